@@ -1,0 +1,1 @@
+"""Whistle server: FastAPI + SQLModel. See docs/architecture.md for the layout."""

@@ -1,0 +1,1 @@
+"""Users, organisations, passwords, tokens and login throttling."""

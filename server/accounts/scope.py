@@ -1,0 +1,85 @@
+"""Who may see what: the one place the scope rules live. Every query that lists or reads
+cases or areas filters through here, so a new endpoint cannot invent its own rules.
+
+- admin: everything
+- supervisor: the cases inside their assigned areas (their street)
+- inspector: the cases inside their assigned grids
+- patrol: the cases inside the compounds their property company manages
+- department: the cases dispatched to their department (any area)
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
+
+from server.accounts.models import User, UserArea
+from server.areas.models import Area
+from server.cases.models import Case
+from shared_schemas.enums import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    area_paths: tuple[str, ...] = ()
+    department_id: int | None = None
+    all_areas_visible: bool = False
+
+    def covers_path(self, path: str) -> bool:
+        return self.everything or any(path.startswith(p) for p in self.area_paths)
+
+
+def scope_for(session: Session, user: User) -> Scope:
+    if user.role == Role.ADMIN:
+        return Scope(everything=True, all_areas_visible=True)
+    if user.role == Role.DEPARTMENT:
+        # Departments work city-wide: they see every area name, but only their own cases.
+        return Scope(department_id=user.organisation_id or -1, all_areas_visible=True)
+    if user.role == Role.PATROL:
+        stmt = select(Area.path).where(Area.property_company_id == user.organisation_id)
+        if user.organisation_id is None:
+            return Scope()
+    else:
+        stmt = (
+            select(Area.path)
+            .join(UserArea, col(UserArea.area_id) == col(Area.id))
+            .where(UserArea.user_id == user.id)
+        )
+    return Scope(area_paths=tuple(sorted(set(session.exec(stmt)))))
+
+
+def _path_prefix_filter(column: Mapped[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
+    if not paths:
+        return false()
+    return or_(*(column.startswith(p) for p in paths))
+
+
+def case_filter(scope: Scope) -> ColumnElement[bool]:
+    """A WHERE clause on Case limited to what the scope may see."""
+    if scope.everything:
+        return true()
+    if scope.department_id is not None:
+        return col(Case.department_id) == scope.department_id
+    return _path_prefix_filter(col(Case.area_path), scope.area_paths)
+
+
+def area_filter(scope: Scope) -> ColumnElement[bool]:
+    """Areas inside the scope, and their ancestors (needed to show where a grid lies)."""
+    if scope.everything or scope.all_areas_visible:
+        return true()
+    if not scope.area_paths:
+        return false()
+    ancestor_ids = {int(part) for p in scope.area_paths for part in p.strip("/").split("/")}
+    return or_(
+        _path_prefix_filter(col(Area.path), scope.area_paths), col(Area.id).in_(ancestor_ids)
+    )
+
+
+def can_see_case(scope: Scope, case: Case) -> bool:
+    if scope.everything:
+        return True
+    if scope.department_id is not None:
+        return case.department_id == scope.department_id
+    return scope.covers_path(case.area_path)

@@ -1,0 +1,1 @@
+"""The area tree: district > street > community > grid > compound."""

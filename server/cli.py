@@ -1,0 +1,133 @@
+"""`whistle-server`: serve, migrate, seed-demo, create-user (see design.md)."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from server.core.config import Settings, get_settings
+from server.core.db import make_engine
+from server.core.errors import ApiError
+from shared_schemas.enums import Role
+
+
+def _migrate(settings: Settings) -> None:
+    from server.core.migrations import upgrade_to_head
+    from server.taxonomy.reference import sync_reference_data
+
+    upgrade_to_head(settings.database_url)
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        added = sync_reference_data(session)
+        session.commit()
+    engine.dispose()
+    print(f"database at head; {added} reference rows added")
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    _migrate(settings)
+    return 0
+
+
+def cmd_seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
+    from server.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+    _migrate(settings)
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        seed_demo(session, settings)
+        session.commit()
+    engine.dispose()
+    print("demo data ready. Sign in as one of: " + ", ".join(DEMO_USERS))
+    print(f"password for every demo user: {DEMO_PASSWORD}")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from server.accounts.admin_service import create_user
+
+    if not args.password_stdin:
+        print("error: give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            user = create_user(
+                session,
+                settings,
+                username=args.username,
+                password=password,
+                role=Role(args.role),
+                area_codes=args.area or [],
+                organisation_code=args.organisation,
+                display_name=args.display_name,
+            )
+            session.commit()
+            print(f"created {user.role.value} {user.username!r}")
+    except ApiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    print(f"Whistle API on http://{args.host}:{args.port}/api/v1  (docs: /docs)")
+    uvicorn.run(
+        "server.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="whistle-server", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("seed-demo", help="migrate, then add the demo street (idempotent)").set_defaults(
+        func=cmd_seed_demo
+    )
+    create = sub.add_parser("create-user", help="add a user; password read from standard input")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--area", action="append", metavar="CODE", help="area code (repeatable)")
+    create.add_argument(
+        "--organisation", metavar="CODE", help="organisation code (patrol, department)"
+    )
+    create.add_argument("--display-name")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    create.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"error: configuration: {exc}", file=sys.stderr)
+        return 2
+    code: int = args.func(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The application factory. Run with `whistle-server serve` (uvicorn, factory mode)."""
+
+from fastapi import FastAPI
+
+from server.core.config import Settings, get_settings
+from server.core.db import make_engine
+from server.core.errors import install_error_handlers
+from server.routers import api_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Whistle",
+        version="0.1.0",
+        description="Field inspection of residential-community hazards: offline capture, "
+        "sync, and the closed loop of registration, dispatch, rectification and verification.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    install_error_handlers(app)
+    app.include_router(api_router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,16 @@
+"""Every JSON router, mounted under /api/v1 by the app factory."""
+
+from fastapi import APIRouter
+
+from server import health
+from server.accounts import routes as accounts_routes
+from server.areas import routes as areas_routes
+from server.cases import routes as cases_routes
+from server.taxonomy import routes as taxonomy_routes
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(accounts_routes.router)
+api_router.include_router(taxonomy_routes.router)
+api_router.include_router(areas_routes.router)
+api_router.include_router(cases_routes.router)

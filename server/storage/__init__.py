@@ -1,0 +1,1 @@
+"""Photo storage: content-addressed by sha256 (local filesystem by default)."""

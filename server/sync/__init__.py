@@ -1,0 +1,1 @@
+"""Devices, their sync backlog, and the record of applied sync operations."""

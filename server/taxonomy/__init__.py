@@ -1,0 +1,1 @@
+"""Hazard categories and departments (reference data loaded from shared_schemas/data)."""
