@@ -3,7 +3,14 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 
 def _require_timezone(value: datetime) -> datetime:
@@ -21,7 +28,16 @@ def _require_timezone(value: datetime) -> datetime:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_require_timezone)]
+def _refuse_numbers(value: object) -> object:
+    # pydantic would read a number as Unix seconds; the contract says ISO 8601 strings.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 string with a UTC offset, not a number")
+    return value
+
+
+AwareDatetime = Annotated[
+    datetime, BeforeValidator(_refuse_numbers), AfterValidator(_require_timezone)
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 AreaCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]

@@ -77,3 +77,8 @@ class InspectionResult(WireModel):
     inspected_at: AwareDatetime
     location: GeoPoint | None = None
     photos: PhotoList = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_photos(self) -> "InspectionResult":
+        _unique_photo_ids(self.photos)
+        return self

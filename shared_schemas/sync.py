@@ -43,7 +43,7 @@ class SyncOperation(WireModel):
         """Validate the payload for this kind (raises pydantic.ValidationError)."""
         model = PAYLOAD_MODELS[self.kind].model_validate(self.payload)
         payload_id = getattr(model, "id", None)
-        if payload_id != self.entity_id and self.kind != OperationKind.INSPECTION_CREATE:
+        if payload_id != self.entity_id:
             raise ValidationError.from_exception_data(
                 type(model).__name__,
                 [

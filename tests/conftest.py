@@ -73,7 +73,8 @@ def _pg_database(request: pytest.FixtureRequest, db_backend: str) -> Iterator[st
         yield None
         return
     admin_url = request.getfixturevalue("pg_admin_url")
-    url = pg.create_database(admin_url, f"whistle_t_{_worker_id(request)}")
+    # Unique per run and worker: parallel runs on one server must not drop each other's.
+    url = pg.create_database(admin_url, pg.random_name(f"whistle_t_{_worker_id(request)}"))
     engine = make_engine(Settings(env="test", database_url=url))
     metadata.create_all(engine)
     engine.dispose()

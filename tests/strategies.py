@@ -12,6 +12,7 @@ Keyword arguments that take a strategy let a caller pin a part, e.g.
 from __future__ import annotations
 
 import hashlib
+import string
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
@@ -64,6 +65,10 @@ _MAX_LONG_TEXT = 2000
 _MAX_ACCURACY_M = 100_000.0
 _MAX_PIXELS = 20_000
 _MAX_COUNT = 10**12
+
+_ALNUM = string.ascii_letters + string.digits
+_AREA_CODE_CHARS = _ALNUM + "_-"
+_DEVICE_ID_CHARS = _ALNUM + "._:-"
 
 DEFAULT_MIN_TIME = datetime(2000, 1, 1)
 DEFAULT_MAX_TIME = datetime(2100, 1, 1)
@@ -138,11 +143,11 @@ def sha256_hexes() -> st.SearchStrategy[str]:
 
 def area_codes() -> st.SearchStrategy[str]:
     """Grid / area codes as the contract allows them: [A-Za-z0-9_-]{1,40}."""
-    return st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True)
+    return st.text(alphabet=_AREA_CODE_CHARS, min_size=1, max_size=40)
 
 
 def device_ids() -> st.SearchStrategy[str]:
-    return st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True)
+    return st.text(alphabet=_DEVICE_ID_CHARS, min_size=1, max_size=64)
 
 
 def short_texts() -> st.SearchStrategy[str]:
@@ -324,7 +329,7 @@ def device_statuses() -> st.SearchStrategy[DeviceStatus]:
     counts = st.integers(min_value=0, max_value=_MAX_COUNT)
     return st.builds(
         DeviceStatus,
-        app_version=st.from_regex(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True),
+        app_version=st.tuples(*[st.integers(0, 99)] * 3).map(lambda v: ".".join(map(str, v))),
         queue_depth=counts,
         oldest_pending_s=counts,
         photos_pending=counts,

@@ -65,15 +65,25 @@ def field_path(loc: Sequence[int | str]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": field_path(e.get("loc", ())),
-            "message": str(e.get("msg", "")),
-            "type": e.get("type"),
+def _detail(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        # pydantic puts the character offset in loc; say it in words instead.
+        where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+        return {
+            "field": "body",
+            "message": f"{error.get('msg', 'invalid JSON')}{where}",
+            "type": "json_invalid",
         }
-        for e in errors
-    ]
+    return {
+        "field": field_path(loc),
+        "message": str(error.get("msg", "")),
+        "type": error.get("type"),
+    }
+
+
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [_detail(e) for e in errors]
 
 
 def validation_message(details: list[dict[str, Any]]) -> str:

@@ -7,11 +7,10 @@ package's own path.
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
-
-from alembic import command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = REPO_ROOT / "alembic.ini"

@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from server.core import naming  # noqa: F401 - convention before any table is defined
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC.
@@ -42,7 +44,7 @@ class StrEnumType(TypeDecorator[E]):
     """A StrEnum stored as VARCHAR: no native enum types to migrate, values come back as
     enum members. Unknown values in the database raise, so corruption is never hidden."""
 
-    impl = String(32)
+    impl = String
     cache_ok = True
 
     def __init__(self, enum_cls: type[E], length: int = 32) -> None:

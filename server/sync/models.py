@@ -3,7 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import BigInteger, ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
 from server.core.clock import utcnow
@@ -27,7 +27,7 @@ class Device(SQLModel, table=True):
     oldest_pending_s: int = 0
     photos_pending: int = 0
     last_error: str | None = Field(default=None, max_length=200)
-    free_bytes: int | None = None
+    free_bytes: int | None = Field(default=None, sa_type=BigInteger)
     rejected_ops: int = 0
 
 

@@ -161,3 +161,11 @@ def test_generated_points_round_trip(point: GeoPoint) -> None:
 
 def test_utc_is_accepted() -> None:
     assert GeoPoint.model_validate(_point(captured_at=datetime.now(UTC))).captured_at.tzinfo
+
+
+@pytest.mark.parametrize("number", [0, 1_700_000_000, 1.7e9])
+def test_numbers_are_refused_as_times(number: float) -> None:
+    with pytest.raises(ValidationError, match="ISO 8601 string"):
+        GeoPoint.model_validate(
+            {"lat": 1, "lon": 1, "accuracy_m": 1, "source": "gps", "captured_at": number}
+        )

@@ -12,9 +12,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared_schemas.photos import PhotoDescriptor
-from shared_schemas.reports import MAX_PHOTOS_PER_REPORT, HazardReport, ReportAmend
+from shared_schemas.reports import (
+    MAX_PHOTOS_PER_REPORT,
+    HazardReport,
+    InspectionResult,
+    ReportAmend,
+)
 from shared_schemas.taxonomy import CategoryCode
-from tests.strategies import hazard_reports, photo_descriptors, report_amends, sha256_hexes
+from tests.strategies import (
+    hazard_reports,
+    inspection_results,
+    photo_descriptors,
+    report_amends,
+    sha256_hexes,
+)
 
 NOW = datetime(2026, 5, 1, 1, 30, tzinfo=UTC)
 
@@ -114,7 +125,7 @@ def test_category_codes_are_case_sensitive_and_closed(code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad_id", ["", "not-a-uuid", "1234", "g" * 32, str(uuid.uuid4())[:-1], 42, None]
+    "bad_id", ["", "not-a-uuid", "1234", "g" * 32, "fe2215c1-59d0-489a-9e73-2dbe0876cad", 42, None]
 )
 def test_report_id_that_is_not_a_uuid_is_refused(bad_id: object) -> None:
     assert _locs(_refused(_report(id=bad_id))) == {("id",)}
@@ -294,3 +305,35 @@ def test_amend_refuses_duplicate_photos_unknown_fields_and_bad_values() -> None:
             {"id": str(uuid.uuid4()), "category": "NOPE", "status": "closed"}
         )
     assert _locs(info.value) == {("category",), ("status",)}
+
+
+# ---------------------------------------------------------------- inspections
+
+
+def _inspection(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "task_id": str(uuid.uuid4()),
+        "case_id": str(uuid.uuid4()),
+        "rectified": True,
+        "inspected_at": NOW.isoformat(),
+    }
+    data.update(overrides)
+    return data
+
+
+@given(result=inspection_results())
+def test_inspection_results_round_trip(result: InspectionResult) -> None:
+    assert InspectionResult.model_validate(result.model_dump(mode="json")) == result
+
+
+def test_inspection_photos_are_optional_but_distinct_and_bounded() -> None:
+    assert InspectionResult.model_validate(_inspection()).photos == []
+    photo = _photo()
+    with pytest.raises(ValidationError, match="same photo id"):
+        InspectionResult.model_validate(_inspection(photos=[photo, deepcopy(photo)]))
+    with pytest.raises(ValidationError) as info:
+        InspectionResult.model_validate(
+            _inspection(photos=[_photo() for _ in range(MAX_PHOTOS_PER_REPORT + 1)])
+        )
+    assert _locs(info.value) == {("photos",)}
