@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import col, select
 
 from server.accounts.models import RefreshToken, User
+from server.accounts.refresh import REASON_SUPERSEDED
 from server.accounts.scope import Scope, scope_for
 from server.accounts.tokens import AccessClaims, auth_error, decode_access_token
 from server.core.deps import SessionDep, SettingsDep
@@ -34,6 +35,7 @@ def get_current_user(
             select(RefreshToken.id)
             .where(RefreshToken.family_id == claims.family_id)
             .where(col(RefreshToken.revoked_at).is_not(None))
+            .where(col(RefreshToken.revoked_reason) != REASON_SUPERSEDED)
             .limit(1)
         ).first()
         if revoked is not None:

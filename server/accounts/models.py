@@ -66,6 +66,8 @@ class RefreshToken(SQLModel, table=True):
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     family_id: UUID = Field(index=True)
+    # The token this one replaced: tells a retried refresh from a stolen token's reuse.
+    parent_id: UUID | None = Field(default=None, index=True)
     user_id: UUID = Field(sa_column_args=[ForeignKey("user_account.id", ondelete="CASCADE")])
     device_id: str | None = Field(default=None, max_length=64)
     token_hash: str = Field(max_length=64, unique=True)

@@ -12,11 +12,11 @@ change themselves before raising, since the caller's session is rolled back on e
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, Result, update
 from sqlmodel import Session, col, select
 
 from server.accounts.models import RefreshToken
@@ -28,6 +28,8 @@ TOKEN_BYTES = 32
 
 REASON_REUSE = "reuse"
 REASON_LOGOUT = "logout"
+# Replaced by a retried refresh: dead, but the sign-in goes on (see deps.get_current_user).
+REASON_SUPERSEDED = "superseded"
 
 
 def hash_token(token: str) -> str:
@@ -56,12 +58,14 @@ def issue_refresh_token(
     user_id: UUID,
     device_id: str | None,
     family_id: UUID | None = None,
+    parent_id: UUID | None = None,
 ) -> IssuedRefreshToken:
     """A new token; a new family unless one is given (rotation)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     row = RefreshToken(
         family_id=family_id or uuid4(),
+        parent_id=parent_id,
         user_id=user_id,
         device_id=device_id,
         token_hash=hash_token(token),
@@ -79,9 +83,10 @@ def find_refresh_token(session: Session, token: str) -> RefreshToken | None:
     ).first()
 
 
-def _rowcount(result: Any) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched."""
+    # An UPDATE's result is a CursorResult; Session.execute is typed more loosely.
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def revoke_family(session: Session, *, family_id: UUID, reason: str) -> int:
@@ -93,7 +98,7 @@ def revoke_family(session: Session, *, family_id: UUID, reason: str) -> int:
         .values(revoked_at=utcnow(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 def revoke_device(session: Session, *, user_id: UUID, device_id: str, reason: str) -> int:
@@ -131,9 +136,9 @@ def rotate_refresh_token(
         raise auth_error("refresh_token_invalid", "the refresh token is not valid; sign in again")
     if row.revoked_at is not None:
         raise auth_error("refresh_token_revoked", "this sign-in was ended; sign in again")
-    if row.rotated_at is not None:
-        raise _reused(session, row)
     now = utcnow()
+    if row.rotated_at is not None:
+        return row, _retry_or_reused(session, settings, row, now)
     if row.expires_at <= now:
         raise auth_error("refresh_token_expired", "the refresh token has expired; sign in again")
     # Only one of two concurrent refreshes with the same token may win: the UPDATE is
@@ -146,10 +151,44 @@ def rotate_refresh_token(
         .values(rotated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
-        raise _reused(session, row)
+    if rowcount(result) != 1:
+        session.refresh(row)
+        return row, _retry_or_reused(session, settings, row, now)
     session.expire(row)
-    successor = issue_refresh_token(
-        session, settings, user_id=row.user_id, device_id=row.device_id, family_id=row.family_id
+    return row, _successor(session, settings, row)
+
+
+def _successor(session: Session, settings: Settings, row: RefreshToken) -> IssuedRefreshToken:
+    return issue_refresh_token(
+        session,
+        settings,
+        user_id=row.user_id,
+        device_id=row.device_id,
+        family_id=row.family_id,
+        parent_id=row.id,
     )
-    return row, successor
+
+
+def _retry_or_reused(
+    session: Session, settings: Settings, row: RefreshToken, now: datetime
+) -> IssuedRefreshToken:
+    """A rotated token came back. If it was rotated moments ago and its successor was never
+    used, the client most likely lost the response: supersede the successor and issue
+    another. Otherwise two parties hold the token: revoke the family."""
+    grace = timedelta(seconds=settings.refresh_retry_grace_s)
+    if row.rotated_at is None or row.revoked_at is not None or now - row.rotated_at >= grace:
+        raise _reused(session, row)
+    children = session.exec(select(RefreshToken).where(RefreshToken.parent_id == row.id)).all()
+    if any(c.rotated_at is not None or c.revoked_at is not None for c in children):
+        raise _reused(session, row)
+    result = session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.parent_id) == row.id)
+        .where(col(RefreshToken.rotated_at).is_(None))
+        .where(col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now, revoked_reason=REASON_SUPERSEDED)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != len(children):  # a concurrent retry got there first
+        raise _reused(session, row)
+    return _successor(session, settings, row)

@@ -51,7 +51,9 @@ def user_info(session: Session, user: User) -> UserInfo:
         role=user.role,
         organisation=organisation,
         areas=[
-            AreaRef(code=a.code, name=(a.name_en if english and a.name_en else a.name), level=a.level)
+            AreaRef(
+                code=a.code, name=(a.name_en if english and a.name_en else a.name), level=a.level
+            )
             for a in areas
         ],
     )

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from server.accounts.models import LoginFailure
+from server.accounts.refresh import rowcount
 from server.core.clock import utcnow
 from server.core.config import Settings
 from server.core.errors import ApiError
@@ -47,7 +48,9 @@ class TooManyAttempts(ApiError):
         self.retry_after_s = retry_after_s
 
 
-def _blocked_until(session: Session, settings: Settings, key: str, now: datetime) -> datetime | None:
+def _blocked_until(
+    session: Session, settings: Settings, key: str, now: datetime
+) -> datetime | None:
     """When this key may try again, or None if it may now."""
     window = timedelta(seconds=settings.login_window_s)
     times = session.exec(
@@ -97,4 +100,4 @@ def prune(session: Session, settings: Settings) -> int:
     """Delete failures that no longer count (done on the way, nothing schedules it)."""
     cutoff = utcnow() - timedelta(seconds=settings.login_window_s)
     result = session.execute(delete(LoginFailure).where(col(LoginFailure.at) <= cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -4,7 +4,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
 
+    # A tablet whose refresh response was lost retries with the old token: within this
+    # window, and if the new token was never used, that is a retry, not a theft.
+    refresh_retry_grace_s: int = Field(default=120, ge=0)
+
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=60, ge=1)
 
@@ -36,6 +40,20 @@ class Settings(BaseSettings):
     # Pool sizing for server databases (ignored by SQLite).
     db_pool_size: int = Field(default=10, ge=1)
 
+    # GET /devices flags a device "silent" when it has not pushed for this many hours.
+    device_silent_after_h: int = Field(default=24, ge=1)
+
+    # Photo storage: "local" (under storage_dir) or "s3" (any S3-compatible service).
+    # Partial tus uploads always live under storage_dir/partial (shared by every host).
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # Unset: boto3's usual credential chain (environment, instance role, ...).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
         if self.env == "production" and self.secret_key == DEFAULT_SECRET_KEY:
@@ -43,6 +61,8 @@ class Settings(BaseSettings):
                 "WHISTLE_SECRET_KEY must be set in production (the default is public); "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("WHISTLE_S3_BUCKET must be set when WHISTLE_STORAGE_BACKEND=s3")
         if self.env == "production" and len(self.secret_key) < 32:
             raise ValueError("WHISTLE_SECRET_KEY must be at least 32 characters in production")
         return self

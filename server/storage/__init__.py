@@ -1,1 +1,2 @@
-"""Photo storage: content-addressed by sha256 (local filesystem by default)."""
+"""Photo storage: content-addressed by sha256, on the local filesystem or in S3
+(`PhotoStorage` in base.py; `make_storage(settings)` picks one)."""

@@ -1,13 +1,27 @@
 """Photos on the local filesystem, content-addressed: <root>/ab/abcdef....
 
-Written to a temporary name, fsynced, then renamed: a crash never leaves a partial file
-under a final name, and writing the same content twice is a no-op.
+Written to a temporary name, fsynced, then renamed (and the directory fsynced): a crash
+never leaves a partial file under a final name, and writing the same content twice is a
+no-op.
 """
 
 import hashlib
 import os
+import shutil
 import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from server.storage.base import content_key, file_sha256
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class LocalPhotoStorage:
@@ -15,32 +29,62 @@ class LocalPhotoStorage:
         self.root = root
 
     def key_for(self, sha256_hex: str) -> str:
-        return f"{sha256_hex[:2]}/{sha256_hex}"
+        return content_key(sha256_hex)
 
     def path_for(self, key: str) -> Path:
-        return self.root / key
+        parts = PurePosixPath(key).parts
+        if not parts or key.startswith("/") or any(p in ("..", ".") for p in parts):
+            raise ValueError(f"not a storage key: {key!r}")
+        return self.root.joinpath(*parts)
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
 
-    def put_bytes(self, data: bytes) -> str:
-        """Store data; return its key. The key is derived from the content."""
-        key = self.key_for(hashlib.sha256(data).hexdigest())
-        final = self.path_for(key)
-        if final.is_file():
-            return key
+    def size(self, key: str) -> int:
+        return self.path_for(key).stat().st_size
+
+    def _write_atomically(self, final: Path, write: Callable[[BinaryIO], object]) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _fsync_dir(final.parent)
+
+    def put_bytes(self, data: bytes, *, key: str | None = None) -> str:
+        """Store data; return its key (derived from the content unless given)."""
+        key = key or self.key_for(hashlib.sha256(data).hexdigest())
+        final = self.path_for(key)
+        if final.is_file() and final.stat().st_size == len(data):
+            return key
+        self._write_atomically(final, lambda fh: fh.write(data))
         return key
+
+    def put_file(self, path: Path, *, sha256_hex: str | None = None) -> str:
+        key = self.key_for(sha256_hex or file_sha256(path))
+        final = self.path_for(key)
+        if final.is_file() and final.stat().st_size == path.stat().st_size:
+            return key
+
+        def copy(fh: BinaryIO) -> None:
+            with path.open("rb") as src:
+                shutil.copyfileobj(src, fh)
+
+        self._write_atomically(final, copy)
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        return self.path_for(key).open("rb")
 
     def read_bytes(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+

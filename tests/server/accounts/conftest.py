@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from sqlmodel import Session, select
 from server.accounts.models import User
 from tests.server.accounts.helpers import Auth
 from tests.world import World
+
 
 @pytest.fixture
 def auth(client: TestClient, world: World) -> Auth:

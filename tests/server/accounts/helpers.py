@@ -36,7 +36,9 @@ def tamper_signature(token: str) -> str:
 
 def jwt_claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return claims
 
 
@@ -57,7 +59,8 @@ class Auth:
         body: dict[str, str] = {"username": username, "password": password}
         if device_id is not None:
             body["device_id"] = device_id
-        return (client or self.client).post(f"{API}/auth/login", json=body)
+        response: httpx.Response = (client or self.client).post(f"{API}/auth/login", json=body)
+        return response
 
     def tokens(self, username: str, *, device_id: str | None = "tablet-1") -> dict[str, Any]:
         """Sign in successfully; the token response."""
@@ -67,11 +70,17 @@ class Auth:
         return body
 
     def refresh(self, refresh_token: str) -> httpx.Response:
-        return self.client.post(f"{API}/auth/refresh", json={"refresh_token": refresh_token})
+        body = {"refresh_token": refresh_token}
+        response: httpx.Response = self.client.post(f"{API}/auth/refresh", json=body)
+        return response
 
     def logout(self, access_token: str, refresh_token: str | None = None) -> httpx.Response:
         body = {"refresh_token": refresh_token} if refresh_token else None
-        return self.client.post(f"{API}/auth/logout", json=body, headers=bearer(access_token))
+        response: httpx.Response = self.client.post(
+            f"{API}/auth/logout", json=body, headers=bearer(access_token)
+        )
+        return response
 
     def me(self, access_token: str) -> httpx.Response:
-        return self.client.get(f"{API}/me", headers=bearer(access_token))
+        response: httpx.Response = self.client.get(f"{API}/me", headers=bearer(access_token))
+        return response

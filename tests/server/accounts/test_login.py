@@ -8,9 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from server.accounts import service
 from server.accounts.models import RefreshToken, User
-from server.accounts.passwords import hash_password
+from server.accounts.passwords import burn_verify_time, hash_password
 from server.core.config import Settings
 from tests.server.accounts.helpers import API, Auth, error_code, jwt_claims
 from tests.world import World
@@ -50,8 +49,12 @@ def test_unknown_user_and_wrong_password_look_the_same(
     auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     burned: list[Settings] = []
-    real_burn = service.burn_verify_time
-    monkeypatch.setattr(service, "burn_verify_time", lambda s: burned.append(s) or real_burn(s))
+
+    def spy(settings: Settings) -> None:
+        burned.append(settings)
+        burn_verify_time(settings)
+
+    monkeypatch.setattr("server.accounts.service.burn_verify_time", spy)
 
     wrong_password = auth.login("inspector_a", "not the password")
     assert not burned

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from server.accounts.models import RefreshToken
 from server.accounts.refresh import rotate_refresh_token
+from server.core.clock import utcnow
 from server.core.config import Settings
 from server.core.errors import ApiError
 from tests.server.accounts.helpers import Auth, error_code, jwt_claims, tamper_signature
@@ -64,7 +65,10 @@ def test_reuse_revokes_the_whole_family(auth: Auth, session: Session) -> None:
     assert auth.refresh(other_sign_in["refresh_token"]).status_code == 200
 
 
-def test_concurrent_refreshes_with_one_token_cannot_both_win(auth: Auth) -> None:
+def test_concurrent_refreshes_with_one_token_cannot_both_win(
+    auth: Auth, settings: Settings
+) -> None:
+    settings.refresh_retry_grace_s = 0  # the strict rule, without the lost-response grace
     token = auth.tokens("inspector_a")["refresh_token"]
     start = threading.Barrier(4)
     statuses: list[int] = []
@@ -87,6 +91,7 @@ def test_refresh_race_loser_finds_the_token_rotated(
 ) -> None:
     """The interleaving the conditional UPDATE guards against, made deterministic: the
     loser read the token before the winner rotated it, and updates after."""
+    settings.refresh_retry_grace_s = 0  # the strict rule, without the lost-response grace
     token = auth.tokens("inspector_a")["refresh_token"]
     with Session(engine, expire_on_commit=False) as loser:
         rotate_first_read = loser.exec(select(RefreshToken)).one()  # loaded, not yet rotated
@@ -98,6 +103,35 @@ def test_refresh_race_loser_finds_the_token_rotated(
         with pytest.raises(ApiError) as refused:
             rotate_refresh_token(loser, settings, token=token)
         assert refused.value.code == "refresh_token_reused"
+
+
+def test_retry_after_a_lost_refresh_response_keeps_the_sign_in(auth: Auth) -> None:
+    """The tablet refreshed, the answer was lost in a basement; it retries with the old
+    token. That is not theft: the unused successor is superseded, the sign-in goes on."""
+    first = auth.tokens("inspector_a")
+    lost = auth.refresh(first["refresh_token"]).json()  # never reached the tablet
+    retried = auth.refresh(first["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    assert auth.me(retried.json()["access_token"]).status_code == 200
+    assert auth.me(first["access_token"]).status_code == 200  # same sign-in, still alive
+    assert_refused(auth.refresh(lost["refresh_token"]), "refresh_token_revoked")
+    assert auth.refresh(retried.json()["refresh_token"]).status_code == 200
+
+
+def test_retry_after_the_grace_period_is_reuse(auth: Auth, settings: Settings) -> None:
+    first = auth.tokens("inspector_a")
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        second = auth.refresh(first["refresh_token"]).json()
+        traveller.shift(settings.refresh_retry_grace_s + 1)
+        assert_refused(auth.refresh(first["refresh_token"]), "refresh_token_reused")
+        assert_refused(auth.refresh(second["refresh_token"]), "refresh_token_revoked")
+
+
+def test_old_token_after_its_successor_was_used_is_reuse(auth: Auth) -> None:
+    first = auth.tokens("inspector_a")
+    second = auth.refresh(first["refresh_token"]).json()
+    auth.refresh(second["refresh_token"])  # the successor was used: the chain moved on
+    assert_refused(auth.refresh(first["refresh_token"]), "refresh_token_reused")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +160,7 @@ def test_access_token_signed_with_another_key(auth: Auth) -> None:
     genuine = jwt_claims(auth.tokens("inspector_a")["access_token"])
     forged = jwt.encode(genuine, "another-key-" + "y" * 32, algorithm="HS256")
     assert_refused(auth.me(forged), "token_invalid")
-    unsigned = jwt.encode(genuine, key=None, algorithm="none")  # type: ignore[arg-type]
+    unsigned = jwt.encode(genuine, key=None, algorithm="none")
     assert_refused(auth.me(unsigned), "token_invalid")
 
 
@@ -162,9 +196,7 @@ def test_refresh_token_outlives_a_long_offline_trip_then_expires(
         assert_refused(auth.refresh(expiring), "refresh_token_expired")
 
 
-def test_refresh_of_a_disabled_user(
-    auth: Auth, set_active: Callable[[str, bool], None]
-) -> None:
+def test_refresh_of_a_disabled_user(auth: Auth, set_active: Callable[[str, bool], None]) -> None:
     body = auth.tokens("inspector_a")
     set_active("inspector_a", False)
     assert_refused(auth.refresh(body["refresh_token"]), "user_disabled")
