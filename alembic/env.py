@@ -16,6 +16,7 @@ from logging.config import fileConfig
 from pathlib import Path
 from typing import Any, Literal
 
+from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool
 from sqlalchemy.engine import make_url
@@ -23,7 +24,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 import server.core.db  # first: sets the naming convention before any table is defined
 import server.models
-from alembic import context
 from server.core.config import Settings
 
 config = context.config

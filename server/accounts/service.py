@@ -18,6 +18,7 @@ from server.areas.models import Area
 from server.core.config import Settings
 from server.core.errors import ApiError
 from shared_schemas.api import AreaRef, OrganisationRef, TokenResponse, UserInfo
+from shared_schemas.enums import Role
 
 
 def _invalid_credentials() -> ApiError:
@@ -38,12 +39,13 @@ def user_info(session: Session, user: User) -> UserInfo:
             organisation = OrganisationRef(
                 code=org.code, name=org.name_en if english else org.name_zh, kind=org.kind
             )
-    areas = session.exec(
-        select(Area)
-        .join(UserArea, col(UserArea.area_id) == col(Area.id))
-        .where(UserArea.user_id == user.id)
-        .order_by(col(Area.path))
-    ).all()
+    if user.role == Role.PATROL:
+        # A patrol works in the compounds its property company manages.
+        stmt = select(Area).where(Area.property_company_id == user.organisation_id)
+    else:
+        stmt = select(Area).join(UserArea, col(UserArea.area_id) == col(Area.id))
+        stmt = stmt.where(UserArea.user_id == user.id)
+    areas = session.exec(stmt.order_by(col(Area.path))).all()
     return UserInfo(
         id=user.id,
         username=user.username,

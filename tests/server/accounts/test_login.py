@@ -140,6 +140,12 @@ def test_me_shows_organisation(auth: Auth) -> None:
     assert [a["code"] for a in supervisor["areas"]] == ["ST_A"]
 
 
+def test_me_shows_a_patrol_the_compounds_of_its_company(auth: Auth) -> None:
+    info = auth.me(auth.tokens("patrol_b")["access_token"]).json()
+    assert info["organisation"]["code"] == "PC_B"
+    assert [a["code"] for a in info["areas"]] == ["CP_B"]
+
+
 def test_me_needs_a_token(client: TestClient, world: World) -> None:
     response = client.get(f"{API}/me")
     assert response.status_code == 401
