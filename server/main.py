@@ -6,6 +6,8 @@ from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
 from server.routers import api_router
+from server.storage.factory import make_storage
+from server.uploads.tus import TusResumableHeader
 
 API_PREFIX = "/api/v1"
 
@@ -22,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.storage = make_storage(settings)
+    app.add_middleware(TusResumableHeader, path_prefix=f"{API_PREFIX}/uploads")
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     return app

@@ -35,6 +35,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
         backends = BACKENDS if choice == "both" else (choice,)
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            backends = tuple(b for b in backends if b == "postgresql")
         metafunc.parametrize("db_backend", backends, scope="session")
 
 

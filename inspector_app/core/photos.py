@@ -83,6 +83,8 @@ def _open(source: Path | bytes, name: str) -> Image.Image:
         img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except UnidentifiedImageError:
         raise ImageRejected(name, "the file is not an image (unknown format)") from None
+    except FileNotFoundError:
+        raise  # not a property of the image (e.g. the photo was removed meanwhile)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(name, f"the image cannot be read ({exc})") from None
     if img.format not in ACCEPTED_FORMATS:

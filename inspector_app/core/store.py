@@ -509,23 +509,24 @@ class Store:
         self._lock = threading.RLock()
         self._in_tx = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = self._connect()
-            schema.upgrade(self._conn)
-        except sqlite3.Error as exc:
-            if _storage_full(exc):
-                raise StorageFullError("the local database") from exc
-            raise
+        self._conn = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=15.0
         )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 15000")
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 15000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            schema.upgrade(conn)
+        except BaseException as exc:
+            conn.close()
+            if _storage_full(exc):
+                raise StorageFullError("the local database") from exc
+            raise
         return conn
 
     def close(self) -> None:

@@ -87,4 +87,3 @@ class LocalPhotoStorage:
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)
-

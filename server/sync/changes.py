@@ -12,6 +12,7 @@ A rolled-back transaction (or savepoint) gives its seq back, so there are no hol
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
 from server.accounts.scope import Scope
@@ -127,7 +128,9 @@ def record_task_change(session: Session, task: VerificationTask, *, case: Case) 
 
 
 def record_area_change(session: Session, area: Area) -> int:
-    return record_change(session, entity=ChangeEntity.AREA, entity_id=area.code, area_path=area.path)
+    return record_change(
+        session, entity=ChangeEntity.AREA, entity_id=area.code, area_path=area.path
+    )
 
 
 def record_taxonomy_change(session: Session, category_code: str) -> int:
@@ -137,7 +140,7 @@ def record_taxonomy_change(session: Session, category_code: str) -> int:
 # ---------------------------------------------------------------- visibility at pull time
 
 
-def _prefix(column: ColumnElement[str | None], paths: tuple[str, ...]) -> ColumnElement[bool]:
+def _prefix(column: Mapped[str | None], paths: tuple[str, ...]) -> ColumnElement[bool]:
     if not paths:
         return false()
     return or_(*(column.startswith(p) for p in paths))
@@ -166,7 +169,9 @@ def change_filter(scope: Scope, user_id: UUID) -> ColumnElement[bool]:
     if scope.everything or scope.all_areas_visible:
         area_clause: ColumnElement[bool] = true()
     else:
-        area_clause = or_(_prefix(path, scope.area_paths), path.in_(_ancestor_paths(scope.area_paths)))
+        area_clause = or_(
+            _prefix(path, scope.area_paths), path.in_(_ancestor_paths(scope.area_paths))
+        )
     entity = col(ChangeLog.entity)
     return or_(
         and_(entity == ChangeEntity.CASE, case_clause),

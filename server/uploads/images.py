@@ -38,8 +38,18 @@ def verify_image(path: Path) -> MediaType | None:
                 if image.format != _PIL_FORMATS[media_type]:
                     return None
                 image.verify()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+            # verify() checks structure only (a JPEG cut short passes): decode it too, at
+            # reduced scale where the format allows (JPEG DCT scaling keeps this cheap).
+            with Image.open(path) as image:
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                image.load()
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         return None
     return media_type
 

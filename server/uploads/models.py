@@ -20,9 +20,7 @@ class Upload(SQLModel, table=True):
     __tablename__ = "upload"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    photo_id: UUID = Field(
-        sa_column_args=[ForeignKey("photo.id", ondelete="CASCADE")], index=True
-    )
+    photo_id: UUID = Field(sa_column_args=[ForeignKey("photo.id", ondelete="CASCADE")], index=True)
     case_id: UUID = Field(
         sa_column_args=[ForeignKey("hazard_case.id", ondelete="CASCADE")], index=True
     )

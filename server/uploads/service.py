@@ -204,17 +204,29 @@ def append_committed(
 
 
 def _record_case_change(session: Session, case_id: UUID) -> None:
-    """Tell pull about the new photo, if the sync module offers change recording yet."""
+    """Tell pull that the case changed (photos_received), through the sync module's change
+    log when it offers one (imported late: uploads work without it)."""
     try:
-        from server.sync import changes  # noqa: PLC0415 - optional, owned by sync
+        from server.sync import changes
     except ImportError:
         return
-    record: Callable[..., Any] | None = getattr(changes, "record_change", None)
-    if record is None:
-        return
     case = session.get(Case, case_id)
-    if case is not None:
-        record(session, entity="case", entity_id=case_id)
+    if case is None:
+        return
+    session.refresh(case)
+    record_case: Callable[..., Any] | None = getattr(changes, "record_case_change", None)
+    if record_case is not None:
+        record_case(session, case)
+        return
+    record: Callable[..., Any] | None = getattr(changes, "record_change", None)
+    if record is not None:
+        record(
+            session,
+            entity="case",
+            entity_id=case.id,
+            area_path=case.area_path,
+            department_id=case.department_id,
+        )
 
 
 def _refuse(

@@ -118,9 +118,7 @@ class TusResumableHeader:
         self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(
-            self.path_prefix
-        ):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.path_prefix):
             await self.app(scope, receive, send)
             return
 

@@ -9,10 +9,20 @@ endpoint in the OpenAPI document, so a new endpoint cannot be forgotten.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.server.uploads.helpers import (
+    PATCH,
+    TUS,
+    creation_headers,
+    declare_photo,
+    make_jpeg,
+    open_upload,
+    received_photo,
+)
 from tests.world import PASSWORD, World, login
 
 ROLES = ("anonymous", "admin", "supervisor", "inspector", "patrol", "department")
@@ -32,10 +42,19 @@ class Row:
     other: dict[str, int] | None = None
     body: Callable[[World, str | None], dict[str, Any]] | None = None
     ok_statuses: frozenset[int] = field(default=frozenset({200}))
+    headers: dict[str, str] = field(default_factory=dict)
+    # Makes the object the path names (beyond the world's cases) on the given side's case
+    # and returns {placeholder: value}, applied to the path and the header values.
+    prepare: Callable[[TestClient, World, str], dict[str, str]] | None = None
 
 
 def _login_body(_w: World, username: str | None) -> dict[str, Any]:
     return {"username": username or "nobody", "password": PASSWORD, "device_id": "matrix"}
+
+
+def _push_body(_w: World, _u: str | None) -> dict[str, Any]:
+    status = {"app_version": "1.0.0", "queue_depth": 0, "oldest_pending_s": 0, "photos_pending": 0}
+    return {"device_id": "matrix", "schema_version": 1, "ops": [], "device_status": status}
 
 
 MATRIX: tuple[Row, ...] = (
@@ -66,7 +85,128 @@ MATRIX: tuple[Row, ...] = (
             "department": 404,
         },
     ),
+    # Sync: only field roles push; everyone signed in pulls what they may see.
+    Row(
+        "POST",
+        "/api/v1/sync/push",
+        {
+            "anonymous": 401,
+            "admin": 403,
+            "supervisor": 403,
+            "inspector": 200,
+            "patrol": 200,
+            "department": 403,
+        },
+        body=_push_body,
+    ),
+    Row("GET", "/api/v1/sync/pull", all_roles(200)),
+    Row(
+        "GET",
+        "/api/v1/devices",
+        {
+            "anonymous": 401,
+            "admin": 200,
+            "supervisor": 200,
+            "inspector": 403,
+            "patrol": 403,
+            "department": 403,
+        },
+    ),
 )
+
+
+def _side_case(world: World, side: str) -> UUID:
+    return world.a.case_id if side == "own" else world.b.case_id
+
+
+def _received_photo(client: TestClient, world: World, side: str) -> dict[str, str]:
+    return {"{photo_id}": str(received_photo(client.app, _side_case(world, side)))}  # type: ignore[arg-type]
+
+
+def _open_upload(client: TestClient, world: World, side: str) -> dict[str, str]:
+    return {"{upload_id}": str(open_upload(client.app, _side_case(world, side)))}  # type: ignore[arg-type]
+
+
+def _declared_photo(client: TestClient, world: World, side: str) -> dict[str, str]:
+    case_id = _side_case(world, side)
+    data = make_jpeg(seed=6, size=(64, 48))
+    photo_id = declare_photo(client.app.state.engine, case_id, data)  # type: ignore[attr-defined]
+    return dict(creation_headers(photo_id, case_id, data))
+
+
+# Uploads: the case's reporter (street A's inspector) or an admin; a role that can see the
+# case gets 403, one that cannot 404. Upload URLs answer only their owner (and admins).
+_UPLOAD_OWN = {
+    "anonymous": 401,
+    "admin": 201,
+    "supervisor": 403,
+    "inspector": 201,
+    "patrol": 403,
+    "department": 403,
+}
+
+
+def _owner_only(status: int) -> dict[str, int]:
+    return {**all_roles(404), "admin": status, "inspector": status}
+
+
+def _admin_only(status: int) -> dict[str, int]:
+    return {**all_roles(404), "admin": status}
+
+
+UPLOAD_ROWS: tuple[Row, ...] = (
+    Row("OPTIONS", "/api/v1/uploads", all_roles(204, anonymous=204)),
+    Row(
+        "POST",
+        "/api/v1/uploads",
+        _UPLOAD_OWN,
+        other=_admin_only(201),
+        prepare=_declared_photo,
+        ok_statuses=frozenset({201}),
+    ),
+    Row(
+        "HEAD",
+        "/api/v1/uploads/{upload_id}",
+        _owner_only(200),
+        other=_admin_only(200),
+        headers=TUS,
+        prepare=_open_upload,
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/uploads/{upload_id}",
+        _owner_only(204),
+        other=_admin_only(204),
+        headers={**PATCH, "Upload-Offset": "0"},
+        prepare=_open_upload,
+        ok_statuses=frozenset({204}),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/uploads/{upload_id}",
+        _owner_only(204),
+        other=_admin_only(204),
+        headers=TUS,
+        prepare=_open_upload,
+        ok_statuses=frozenset({204}),
+    ),
+    # Photos: anyone who can see the case.
+    Row(
+        "GET",
+        "/api/v1/photos/{photo_id}",
+        all_roles(200),
+        other=_admin_only(200),
+        prepare=_received_photo,
+    ),
+    Row(
+        "GET",
+        "/api/v1/photos/{photo_id}/thumb",
+        all_roles(200),
+        other=_admin_only(200),
+        prepare=_received_photo,
+    ),
+)
+MATRIX = MATRIX + UPLOAD_ROWS
 
 
 def username_for(world: World, role: str) -> str | None:
@@ -86,8 +226,17 @@ def call(client: TestClient, world: World, row: Row, role: str, side: str) -> in
     username = username_for(world, role)
     headers = login(client, username) if username and row.path != "/api/v1/auth/login" else {}
     body = row.body(world, username) if row.body else None
-    response = client.request(row.method, fill(row.path, world, side), headers=headers, json=body)
-    if response.status_code >= 400:
+    params = row.prepare(client, world, side) if row.prepare else {}
+    path = fill(row.path, world, side)
+    extra = dict(row.headers)
+    for placeholder, value in params.items():
+        if placeholder.startswith("{"):
+            path = path.replace(placeholder, value)
+        else:
+            extra[placeholder] = value
+    headers = {**headers, **extra}
+    response = client.request(row.method, path, headers=headers, json=body)
+    if response.status_code >= 400 and row.method != "HEAD":  # HEAD answers have no body
         # Every refusal is in the error envelope, with a code a client can act on.
         assert set(response.json()) == {"error"}, response.text
         assert response.json()["error"]["code"], response.text

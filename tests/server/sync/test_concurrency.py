@@ -1,0 +1,65 @@
+"""Seq order is commit order, and a batch pushed twice at once applies once (PostgreSQL:
+SQLite has a single writer, so these races cannot happen there)."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from server.cases.models import Case
+from server.sync.changes import record_change
+from server.sync.models import ChangeEntity, ProcessedOperation
+from tests.server.sync.helpers import counts, create_op, push_raw, report
+from tests.world import World, login
+
+# SQLite has one writer at a time: concurrent writers only exist on PostgreSQL.
+pytestmark = pytest.mark.postgresql_only
+
+
+def test_a_second_allocator_waits_for_the_first_commit(engine: Engine) -> None:
+    first = Session(engine)
+    seq1 = record_change(first, entity=ChangeEntity.TAXONOMY, entity_id="OTHER")
+    got: list[int] = []
+    started = threading.Event()
+
+    def second() -> None:
+        with Session(engine) as s:
+            started.set()
+            got.append(record_change(s, entity=ChangeEntity.TAXONOMY, entity_id="MANHOLE"))
+            s.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    started.wait()
+    thread.join(timeout=0.5)
+    assert thread.is_alive(), "the second allocator did not wait for the first transaction"
+    first.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert got == [seq1 + 1]
+
+
+def test_the_same_batch_pushed_twice_at_once_applies_once(
+    app: FastAPI, engine: Engine, world: World
+) -> None:
+    with TestClient(app) as c1, TestClient(app) as c2:
+        headers = login(c1, "inspector_a")
+        ops = [create_op(report(), i) for i in range(5)]
+        before = counts(engine)
+        with ThreadPoolExecutor(2) as pool:
+            responses = list(pool.map(lambda c: push_raw(c, headers, ops), (c1, c2)))
+    bodies: list[Any] = [r.json() for r in responses]
+    assert [r.status_code for r in responses] == [200, 200], bodies
+    assert bodies[0]["results"] == bodies[1]["results"]
+    assert {r["status"] for r in bodies[0]["results"]} == {"applied"}
+    after = counts(engine)
+    assert after["hazard_case"] == before["hazard_case"] + 5
+    assert after["sync_operation"] == before["sync_operation"] + 5
+    with Session(engine) as s:
+        assert len(s.exec(select(ProcessedOperation)).all()) == 5
+        assert len(s.exec(select(Case)).all()) == before["hazard_case"] + 5
