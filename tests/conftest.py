@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
-        backends = BACKENDS if choice == "both" else (choice,)
+        backends: tuple[str, ...] = BACKENDS if choice == "both" else (choice,)
         if metafunc.definition.get_closest_marker("postgresql_only"):
             backends = tuple(b for b in backends if b == "postgresql")
         metafunc.parametrize("db_backend", backends, scope="session")
