@@ -50,30 +50,54 @@ def scope_for(session: Session, user: User) -> Scope:
     return Scope(area_paths=tuple(sorted(set(session.exec(stmt)))))
 
 
-def _path_prefix_filter(column: Mapped[str], paths: tuple[str, ...]) -> ColumnElement[bool]:
+def _path_prefix_filter(
+    column: Mapped[str] | Mapped[str | None], paths: tuple[str, ...]
+) -> ColumnElement[bool]:
     if not paths:
         return false()
     return or_(*(column.startswith(p) for p in paths))
 
 
-def case_filter(scope: Scope) -> ColumnElement[bool]:
-    """A WHERE clause on Case limited to what the scope may see."""
+def ancestor_paths(paths: tuple[str, ...]) -> set[str]:
+    """'/1/4/9/' -> {'/1/', '/1/4/'}: the areas above a scope's areas (shown as context)."""
+    ancestors: set[str] = set()
+    for path in paths:
+        parts = path.strip("/").split("/")
+        for n in range(1, len(parts)):
+            ancestors.add("/" + "/".join(parts[:n]) + "/")
+    return ancestors
+
+
+def case_filter(
+    scope: Scope,
+    *,
+    area_path: Mapped[str] | Mapped[str | None] | None = None,
+    department_id: Mapped[int | None] | None = None,
+) -> ColumnElement[bool]:
+    """A WHERE clause limited to the cases the scope may see. By default on Case; the
+    sync change log passes its own copies of the same columns."""
     if scope.everything:
         return true()
     if scope.department_id is not None:
-        return col(Case.department_id) == scope.department_id
-    return _path_prefix_filter(col(Case.area_path), scope.area_paths)
+        column = department_id if department_id is not None else col(Case.department_id)
+        return column == scope.department_id
+    path = area_path if area_path is not None else col(Case.area_path)
+    return _path_prefix_filter(path, scope.area_paths)
 
 
-def area_filter(scope: Scope) -> ColumnElement[bool]:
-    """Areas inside the scope, and their ancestors (needed to show where a grid lies)."""
+def area_filter(
+    scope: Scope, *, path: Mapped[str] | Mapped[str | None] | None = None
+) -> ColumnElement[bool]:
+    """Areas inside the scope, and their ancestors (needed to show where a grid lies).
+    By default on Area.path; the sync change log passes its own path column."""
     if scope.everything or scope.all_areas_visible:
         return true()
     if not scope.area_paths:
         return false()
-    ancestor_ids = {int(part) for p in scope.area_paths for part in p.strip("/").split("/")}
+    column = path if path is not None else col(Area.path)
     return or_(
-        _path_prefix_filter(col(Area.path), scope.area_paths), col(Area.id).in_(ancestor_ids)
+        _path_prefix_filter(column, scope.area_paths),
+        column.in_(ancestor_paths(scope.area_paths)),
     )
 
 

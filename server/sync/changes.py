@@ -11,11 +11,10 @@ A rolled-back transaction (or savepoint) gives its seq back, so there are no hol
 
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true, update
-from sqlalchemy.orm import Mapped
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlmodel import Session, col
 
-from server.accounts.scope import Scope
+from server.accounts.scope import Scope, area_filter, case_filter
 from server.areas.models import Area
 from server.cases.models import Case
 from server.sync.models import ChangeEntity, ChangeLog, SyncCounter, VerificationTask
@@ -140,38 +139,12 @@ def record_taxonomy_change(session: Session, category_code: str) -> int:
 # ---------------------------------------------------------------- visibility at pull time
 
 
-def _prefix(column: Mapped[str | None], paths: tuple[str, ...]) -> ColumnElement[bool]:
-    if not paths:
-        return false()
-    return or_(*(column.startswith(p) for p in paths))
-
-
-def _ancestor_paths(paths: tuple[str, ...]) -> set[str]:
-    """'/1/4/9/' -> {'/1/', '/1/4/'}: the areas above a scope's areas (shown as context)."""
-    ancestors: set[str] = set()
-    for path in paths:
-        parts = path.strip("/").split("/")
-        for n in range(1, len(parts)):
-            ancestors.add("/" + "/".join(parts[:n]) + "/")
-    return ancestors
-
-
 def change_filter(scope: Scope, user_id: UUID) -> ColumnElement[bool]:
-    """A WHERE clause on ChangeLog: the changes this user may pull. Mirrors
-    `case_filter` and `area_filter` of server/accounts/scope.py on the copied columns."""
+    """A WHERE clause on ChangeLog: the changes this user may pull, by the scope rules of
+    server/accounts/scope.py applied to the columns the change log copies."""
     path = col(ChangeLog.area_path)
-    if scope.everything:
-        case_clause: ColumnElement[bool] = true()
-    elif scope.department_id is not None:
-        case_clause = col(ChangeLog.department_id) == scope.department_id
-    else:
-        case_clause = _prefix(path, scope.area_paths)
-    if scope.everything or scope.all_areas_visible:
-        area_clause: ColumnElement[bool] = true()
-    else:
-        area_clause = or_(
-            _prefix(path, scope.area_paths), path.in_(_ancestor_paths(scope.area_paths))
-        )
+    case_clause = case_filter(scope, area_path=path, department_id=col(ChangeLog.department_id))
+    area_clause = area_filter(scope, path=path)
     entity = col(ChangeLog.entity)
     return or_(
         and_(entity == ChangeEntity.CASE, case_clause),
