@@ -92,7 +92,11 @@ def test_tuspy_upload_interrupted_then_resumed(
     partial = partial_dir(settings.storage_dir) / url.rsplit("/", 1)[1]
     _wait_unlocked(partial)
 
-    second = tus.uploader(str(path), url=url, chunk_size=CHUNK, upload_checksum=True)
+    # The server may still be busy with the dead PATCH (423 upload_locked) when the
+    # tablet comes back: like the app's engine, the client retries after a short delay.
+    second = tus.uploader(
+        str(path), url=url, chunk_size=CHUNK, upload_checksum=True, retries=10, retry_delay=0.2
+    )
     assert second.offset == 3 * CHUNK  # from HEAD: the broken chunk left nothing behind
     second.upload()
 
