@@ -10,7 +10,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from server.cases.models import Case, CaseEvent, Photo
+from server.sync.changes import record_case_change
 from server.sync.models import ChangeLog, Device, ProcessedOperation, VerificationTask
+from shared_schemas.enums import CaseStatus
 
 API = "/api/v1"
 T = datetime(2026, 5, 2, 10, 0, tzinfo=UTC)
@@ -128,6 +130,20 @@ def pull_all(client: TestClient, headers: dict[str, str], cursor: int = 0) -> di
 
 
 TABLES = (Case, Photo, CaseEvent, ChangeLog, ProcessedOperation, Device, VerificationTask)
+
+
+def set_status(engine: Engine, case_id: str, status: CaseStatus, *, record: bool = False) -> None:
+    """Set a case's status directly. With `record`, also as the workflow would (issue 5):
+    bump the version and log a change so tablets pull it."""
+    with Session(engine) as s:
+        case = s.get(Case, UUID(case_id))
+        assert case is not None
+        case.status = status
+        s.add(case)
+        if record:
+            case.version += 1
+            record_case_change(s, case)
+        s.commit()
 
 
 def counts(engine: Engine) -> dict[str, int]:

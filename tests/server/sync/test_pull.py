@@ -1,7 +1,6 @@
 """GET /sync/pull: cursor, pages, visibility, current state, record_change ordering."""
 
 from collections.abc import Callable
-from uuid import UUID
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -16,7 +15,7 @@ from server.sync.changes import (
     record_taxonomy_change,
 )
 from shared_schemas.enums import CaseStatus
-from tests.server.sync.helpers import create_op, pull, pull_all, push, report
+from tests.server.sync.helpers import create_op, pull, pull_all, push, report, set_status
 from tests.world import World
 
 Headers = Callable[[str], dict[str, str]]
@@ -62,14 +61,7 @@ def test_a_page_holds_the_latest_state_once(
 ) -> None:
     created = report()
     push(client, inspector_a, [create_op(created)])
-    with Session(engine) as s:
-        case = s.get(Case, UUID(created["id"]))
-        assert case is not None
-        case.status = CaseStatus.REGISTERED
-        case.version += 1
-        s.add(case)
-        record_case_change(s, case)
-        s.commit()
+    set_status(engine, created["id"], CaseStatus.REGISTERED, record=True)
     page = pull(client, inspector_a)
     [change] = page["changes"]
     assert change["seq"] == 2

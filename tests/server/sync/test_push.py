@@ -28,6 +28,7 @@ from tests.server.sync.helpers import (
     push,
     push_raw,
     report,
+    set_status,
 )
 from tests.world import World
 
@@ -199,12 +200,7 @@ def test_amend_after_registration_is_rejected_with_the_reason(
 ) -> None:
     created = report()
     push(client, inspector_a, [create_op(created)])
-    with Session(engine) as s:
-        case = s.get(Case, UUID(created["id"]))
-        assert case is not None
-        case.status = CaseStatus.REGISTERED
-        s.add(case)
-        s.commit()
+    set_status(engine, created["id"], CaseStatus.REGISTERED)
     [result] = push(
         client, inspector_a, [op("report.amend", {"id": created["id"], "address": "x"})]
     )
