@@ -176,7 +176,11 @@ def _retry_or_reused(
     used, the client most likely lost the response: supersede the successor and issue
     another. Otherwise two parties hold the token: revoke the family."""
     grace = timedelta(seconds=settings.refresh_retry_grace_s)
-    if row.rotated_at is None or row.revoked_at is not None or now - row.rotated_at >= grace:
+    if row.rotated_at is None or row.revoked_at is not None:
+        raise _reused(session, row)
+    # A concurrent refresh may have rotated the token after `now` was read: a negative
+    # age counts as zero, so that with no grace at all the loser is always a reuse.
+    if max(now - row.rotated_at, timedelta(0)) >= grace:
         raise _reused(session, row)
     children = session.exec(select(RefreshToken).where(RefreshToken.parent_id == row.id)).all()
     if any(c.rotated_at is not None or c.revoked_at is not None for c in children):

@@ -105,6 +105,23 @@ def test_refresh_race_loser_finds_the_token_rotated(
         assert refused.value.code == "refresh_token_reused"
 
 
+def test_refresh_race_loser_whose_clock_read_came_first_is_still_a_reuse(
+    auth: Auth, engine: Engine, settings: Settings
+) -> None:
+    """The interleaving CI hit once: the loser read the time, then the winner rotated the
+    token a moment later. The negative age must not pass for "within the grace"."""
+    settings.refresh_retry_grace_s = 0
+    token = auth.tokens("inspector_a")["refresh_token"]
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        loser_started = utcnow()
+        traveller.shift(0.5)
+        assert auth.refresh(token).status_code == 200  # the winner, half a second later
+        traveller.move_to(loser_started)
+        with Session(engine) as loser, pytest.raises(ApiError) as refused:
+            rotate_refresh_token(loser, settings, token=token)
+    assert refused.value.code == "refresh_token_reused"
+
+
 def test_retry_after_a_lost_refresh_response_keeps_the_sign_in(auth: Auth) -> None:
     """The tablet refreshed, the answer was lost in a basement; it retries with the old
     token. That is not theft: the unused successor is superseded, the sign-in goes on."""
