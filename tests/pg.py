@@ -10,9 +10,11 @@ CREATEDB).
 import os
 import re
 import secrets
+import time
 
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 DEFAULT_TEST_PG_URL = "postgresql+psycopg://whistle:whistle@127.0.0.1:5432/whistle_test"
 SETUP_HINT = (
@@ -75,7 +77,7 @@ def create_database(server_url: str, name: str) -> str:
 
     A leftover database of that name (from a crashed run) is dropped first."""
     _check_name(name)
-    _maintenance(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop(server_url, name)
     _maintenance(server_url, f'CREATE DATABASE "{name}"')
     return _render(make_url(server_url).set(database=name))
 
@@ -87,4 +89,18 @@ def drop_database(server_url: str, database: str) -> None:
     if not name:
         raise ValueError(f"no database name in {database!r}")
     _check_name(name)
-    _maintenance(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop(server_url, name)
+
+
+def _drop(server_url: str, name: str, attempts: int = 20) -> None:
+    """DROP ... WITH (FORCE) terminates our own leftover connections, but not an autovacuum
+    worker (owned by the superuser): PostgreSQL then refuses with InsufficientPrivilege.
+    The worker finishes within moments, so try again for a while."""
+    for attempt in range(attempts):
+        try:
+            _maintenance(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (OperationalError, ProgrammingError) as exc:
+            if "InsufficientPrivilege" not in type(exc.orig).__name__ or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
