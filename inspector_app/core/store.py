@@ -482,6 +482,62 @@ class Tx:
                 (new_state, entity_id),
             )
 
+    # what pull brings (sync engine; see sync_pull.py)
+    def set_task_from_server(self, task_id: str, *, case_id: str, data: dict[str, Any]) -> None:
+        """A pulled task: its data, and its state unless the tablet already answered it
+        (a local verification not yet pushed keeps the task 'done')."""
+        self.upsert_task(task_id, case_id=case_id, data=data)
+        state = data.get("status")
+        if state not in ("open", "done", "cancelled"):
+            return
+        if state == "open":
+            answered = self.execute(
+                "SELECT 1 FROM inspections WHERE task_id = ? AND state != 'rejected' LIMIT 1",
+                (task_id,),
+            ).fetchone()
+            if answered is not None:
+                return
+        self.set_task_state(task_id, state)
+
+    def withdraw_task(self, task_id: str) -> None:
+        """A task gone from the server (or reassigned): cancelled, kept for its history."""
+        self.execute(
+            "UPDATE tasks SET state = 'cancelled', updated_at = ? WHERE id = ? AND state = 'open'",
+            (iso(self.now), task_id),
+        )
+
+    def cache_taxonomy(self, code: str, data: dict[str, Any] | None) -> None:
+        """Upsert a pulled category (None: delete it from the cache)."""
+        if data is None:
+            self.execute("DELETE FROM taxonomy_cache WHERE code = ?", (code,))
+            return
+        self.execute(
+            "INSERT INTO taxonomy_cache (code, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (code) DO UPDATE SET data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            (code, json.dumps(data, ensure_ascii=False), iso(self.now)),
+        )
+
+    def cache_area(self, code: str, data: dict[str, Any] | None) -> None:
+        """Upsert a pulled area (None: delete it from the cache)."""
+        if data is None:
+            self.execute("DELETE FROM areas_cache WHERE code = ?", (code,))
+            return
+        self.execute(
+            "INSERT INTO areas_cache (code, parent_code, level, name, data, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
+            " parent_code = excluded.parent_code, level = excluded.level,"
+            " name = excluded.name, data = excluded.data, updated_at = excluded.updated_at",
+            (
+                code,
+                data.get("parent_code"),
+                str(data.get("level") or ""),
+                str(data.get("name") or code),
+                json.dumps(data, ensure_ascii=False),
+                iso(self.now),
+            ),
+        )
+
     def kv_set(self, key: str, value: Any) -> None:
         self.execute(
             "INSERT INTO kv (key, value) VALUES (?, ?)"
@@ -670,6 +726,39 @@ class Store:
     def inspection(self, inspection_id: str) -> dict[str, Any] | None:
         row = self._one("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
         return None if row is None else dict(row)
+
+    def photos_to_upload(self) -> list[tuple[Photo, str]]:
+        """Processed photos not uploaded yet whose operation the server applied, oldest
+        operation first, each with the id tus metadata names as report_id (the report, or
+        for a verification photo the case)."""
+        rows = self._all(
+            "SELECT p.*, COALESCE(p.report_id, i.case_id) AS upload_report_id"
+            " FROM photos p JOIN op_photos op ON op.photo_id = p.id"
+            " JOIN outbox o ON o.op_id = op.op_id"
+            " LEFT JOIN inspections i ON i.id = p.inspection_id"
+            " WHERE p.uploaded = 0 AND p.processed = 1 AND o.state = 'done'"
+            " ORDER BY o.seq, op.position"
+        )
+        seen: set[str] = set()
+        out: list[tuple[Photo, str]] = []
+        for row in rows:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                out.append((Photo.from_row(row), row["upload_report_id"]))
+        return out
+
+    def op_counts(self) -> dict[str, int]:
+        """How many operations are in each state."""
+        rows = self._all("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {row[0]: row[1] for row in rows}
+
+    def cached_taxonomy(self) -> dict[str, dict[str, Any]]:
+        rows = self._all("SELECT code, data FROM taxonomy_cache ORDER BY code")
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    def cached_areas(self) -> dict[str, dict[str, Any]]:
+        rows = self._all("SELECT code, data FROM areas_cache ORDER BY code")
+        return {row[0]: json.loads(row[1]) for row in rows}
 
     def kv_get(self, key: str, default: Any = None) -> Any:
         row = self._one("SELECT value FROM kv WHERE key = ?", (key,))

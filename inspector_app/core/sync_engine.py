@@ -1,0 +1,552 @@
+"""The tablet's sync engine: one cycle pull -> push -> photos, single-flight, in the
+background on a timer and on triggers (after a save, connectivity back, the user).
+
+Rules (design.md, "Sync rules"): pull pages commit with their cursor; push sends the
+oldest ready operations (<= ``batch_size``) after marking them ``sending`` and records
+each result; network errors, 5xx, 429 and 423 put the batch back to ``pending`` with an
+exponential, fully jittered backoff (Retry-After respected); a 401 refreshes the tokens
+once; a refused refresh stops with :class:`AuthRequired` and keeps every unsent report.
+Rejected operations keep the server's code and message and do not hold up the others.
+Photos go by tus once the operation that declares them was applied.
+
+Automatic cycles (timer, after a save) respect each operation's backoff; a cycle the
+user asked for (``sync_once``, ``trigger("user")``) and one on connectivity return send
+everything pending at once. With Wi-Fi-only on and no Wi-Fi, the photo phase is skipped
+(pull and push of reports, a few kilobytes, still run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from inspector_app import __version__
+from inspector_app.core.api_client import (
+    ApiClient,
+    ApiError,
+    AuthRequired,
+    NetworkError,
+    Refused,
+    RetryableError,
+    json_body,
+)
+from inspector_app.core.backoff import Backoff
+from inspector_app.core.store import Operation, Store, iso, parse_time
+from inspector_app.core.sync_pull import pull
+from inspector_app.core.tus_client import DEFAULT_CHUNK_SIZE, LocalPhotoError, TusUploader
+from shared_schemas.sync import OperationResult, PushResponse
+from shared_schemas.version import SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+KV_STATUS = "sync_status"  # {"last_success_at", "last_error", "last_attempt_at"}
+KV_PHOTO_ERRORS = "photo_upload_errors"  # {photo_id: "code: message"} refused uploads
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+# Codes of a rejected op that the server did not store (its own fault): retried later.
+RETRYABLE_REJECTIONS = frozenset({"server_error"})
+LAST_ERROR_MAX = 200  # DeviceStatus.last_error is ShortText
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str  # "pull" | "push" | "photos" | "done" | "failed" | "waiting"
+    ops_done: int
+    ops_total: int
+    bytes_done: int
+    bytes_total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    ok: bool  # the cycle finished with nothing left that could be sent now
+    pulled: int
+    applied: int
+    rejected: int
+    conflicts: int
+    photos_sent: int
+    error: str | None
+    retry_in_s: float | None
+
+
+class _Stop(Exception):
+    """Ends the cycle early (error already recorded on the run)."""
+
+
+class _Run:
+    """The counters and progress of one cycle."""
+
+    def __init__(self, emit: Callable[[SyncProgress], None]) -> None:
+        self.emit = emit
+        self.phase = "pull"
+        self.pulled = self.applied = self.rejected = self.conflicts = self.photos_sent = 0
+        self.ops_done = self.ops_total = self.bytes_done = self.bytes_total = 0
+        self.error: str | None = None
+        self.retry_in_s: float | None = None
+        self.notes: list[str] = []
+
+    def show(self, phase: str | None = None, message: str = "") -> None:
+        if phase is not None:
+            self.phase = phase
+        self.ops_total = max(self.ops_total, self.ops_done)
+        self.bytes_total = max(self.bytes_total, self.bytes_done)
+        self.emit(
+            SyncProgress(
+                phase=self.phase,
+                ops_done=self.ops_done,
+                ops_total=self.ops_total,
+                bytes_done=self.bytes_done,
+                bytes_total=self.bytes_total,
+                message=message,
+            )
+        )
+
+    def add_bytes(self, count: int) -> None:
+        self.bytes_done += count
+        self.show()
+
+    def outcome(self, *, ok: bool) -> SyncOutcome:
+        return SyncOutcome(
+            ok=ok and self.error is None,
+            pulled=self.pulled,
+            applied=self.applied,
+            rejected=self.rejected,
+            conflicts=self.conflicts,
+            photos_sent=self.photos_sent,
+            error=self.error,
+            retry_in_s=self.retry_in_s,
+        )
+
+
+class SyncEngine:
+    """Runs sync cycles for one store and one signed-in client."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: ApiClient,
+        photos_dir: Path,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        wifi_only: Callable[[], bool] = lambda: False,
+        on_wifi: Callable[[], bool] = lambda: True,
+        online: Callable[[], bool] = lambda: True,
+        app_version: str = __version__,
+        batch_size: int = 100,
+        rng: random.Random | None = None,
+        backoff: Backoff | None = None,
+        uploader: TusUploader | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.store = store
+        self.client = client
+        self.photos_dir = Path(photos_dir)
+        self.on_progress = on_progress
+        self.wifi_only = wifi_only
+        self.on_wifi = on_wifi
+        self.online = online
+        self.app_version = app_version
+        self.batch_size = batch_size
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self.backoff = backoff or Backoff()
+        self.uploader = uploader or TusUploader(client, chunk_size=chunk_size)
+        self._failures = 0  # consecutive failed cycles (drives the backoff)
+        self._state = threading.Lock()
+        self._current: Future[SyncOutcome] | None = None
+        self._waiting = 0  # calls waiting for the running cycle (observable in tests)
+        self._auth_required = False
+        self._cond = threading.Condition()
+        self._pending_reason: str | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        status = store.kv_get(KV_STATUS) or {}
+        self._last_success_at = parse_time(status.get("last_success_at"))
+        self._last_error: str | None = status.get("last_error")
+        # Operations caught in 'sending' by a crash go back to 'pending' (sync rule 4).
+        store.reset_sending()
+
+    # ------------------------------------------------------------ public state
+    @property
+    def last_success_at(self) -> datetime | None:
+        return self._last_success_at
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    @property
+    def auth_required(self) -> bool:
+        """The last cycle stopped because the sign-in ended: sign in again."""
+        return self._auth_required
+
+    @property
+    def running(self) -> bool:
+        with self._state:
+            return self._current is not None
+
+    # ------------------------------------------------------------ cycles
+    def sync_once(self) -> SyncOutcome:
+        """Run one cycle now, sending everything pending (backoff ignored). If a cycle
+        is already running, wait for it and return its outcome."""
+        return self._single_flight(force=True)[0]
+
+    def _single_flight(self, *, force: bool) -> tuple[SyncOutcome, bool]:
+        """(outcome, True) when this call ran the cycle, (outcome, False) when it waited
+        for one that was already running."""
+        with self._state:
+            running = self._current
+            if running is None:
+                mine: Future[SyncOutcome] = Future()
+                self._current = mine
+        if running is None and self._thread is None:
+            self._stopping.clear()  # a stop() without a background thread ended its cycle
+        if running is not None:
+            with self._state:
+                self._waiting += 1
+            try:
+                return running.result(), False
+            finally:
+                with self._state:
+                    self._waiting -= 1
+        try:
+            outcome = self._cycle(force=force)
+        except BaseException as exc:  # pragma: no cover - _cycle catches everything else
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._state:
+                self._current = None
+        mine.set_result(outcome)
+        return outcome, True
+
+    def _emit(self, progress: SyncProgress) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(progress)
+        except Exception:  # a UI bug must not stop a sync
+            log.exception("sync progress callback failed")
+
+    def _cycle(self, *, force: bool) -> SyncOutcome:
+        run = _Run(self._emit)
+        due = FAR_FUTURE if force else self.store.clock()
+        if not self.online():
+            run.error = "offline: waiting for a network"
+            run.show("waiting", run.error)
+            return run.outcome(ok=False)
+        self._auth_required = False
+        run.ops_total = len(self.store.ready_batch(limit=1_000_000, now=due))
+        run.show("pull")
+        try:
+            self._pull(run)
+            run.show("push")
+            self._push(run, due=due)
+            self._photos(run, force=force)
+        except _Stop:
+            pass
+        except AuthRequired as exc:
+            self._auth_required = True
+            self._fail(run, f"sign-in ended ({exc.code}): {exc.message}", retry=False)
+        except (NetworkError, RetryableError) as exc:
+            self._fail(run, _describe(exc), retry=True, retry_after_s=_retry_after(exc))
+        except Exception as exc:  # a bug or a full disk: recorded, the next cycle retries
+            log.exception("sync cycle failed")
+            self._fail(run, f"{type(exc).__name__}: {exc}", retry=True)
+        return self._finish(run, due=due)
+
+    def _fail(
+        self, run: _Run, message: str, *, retry: bool, retry_after_s: float | None = None
+    ) -> None:
+        run.error = message
+        if retry and run.retry_in_s is None:
+            run.retry_in_s = self._next_delay(retry_after_s=retry_after_s)
+
+    def _next_delay(self, *, attempts: int = 0, retry_after_s: float | None = None) -> float:
+        self._failures += 1
+        return self.backoff.delay(
+            max(self._failures, attempts), rng=self.rng, retry_after_s=retry_after_s
+        )
+
+    def _finish(self, run: _Run, *, due: datetime) -> SyncOutcome:
+        now = self.store.clock()
+        left = bool(self.store.ready_batch(limit=1, now=due)) or bool(self._uploadable(False))
+        if run.error is None:
+            self._failures = 0
+            self._last_success_at = now
+            self._last_error = None
+        else:
+            self._last_error = run.error
+        status = {
+            "last_success_at": iso(self._last_success_at) if self._last_success_at else None,
+            "last_error": self._last_error,
+            "last_attempt_at": iso(now),
+        }
+        with contextlib.suppress(Exception), self.store.transaction() as tx:
+            tx.kv_set(KV_STATUS, status)
+        outcome = run.outcome(ok=not left)
+        message = run.error or "; ".join(run.notes) or "up to date"
+        run.show("done" if run.error is None else "failed", message)
+        return outcome
+
+    # ------------------------------------------------------------ pull
+    def _pull(self, run: _Run) -> None:
+        def on_page(received: int, applied: int) -> None:
+            run.pulled = received
+            run.show(message=f"{received} changes received")
+
+        try:
+            pull(self.store, self.client, on_page=on_page)
+        except Refused as exc:  # odd, but it must not keep the reports from going out
+            run.notes.append(f"pull refused: {_describe(exc)}")
+            log.warning("pull refused: %s", exc)
+
+    # ------------------------------------------------------------ push
+    def device_status(self) -> dict[str, Any]:
+        """What each push says about this tablet (design.md, sync rule 8)."""
+        stats = self.store.queue_stats()
+        try:
+            free: int | None = shutil.disk_usage(self.store.path.parent).free
+        except OSError:
+            free = None
+        return {
+            "app_version": self.app_version[:LAST_ERROR_MAX],
+            "queue_depth": stats.queue_depth,
+            "oldest_pending_s": stats.oldest_pending_s,
+            "photos_pending": stats.photos_pending,
+            "last_error": self._last_error[:LAST_ERROR_MAX] if self._last_error else None,
+            "free_bytes": free,
+        }
+
+    def _push(self, run: _Run, *, due: datetime) -> None:
+        tried: set[str] = set()
+        while not self._stopping.is_set():
+            batch = self.store.ready_batch(limit=self.batch_size, now=due)
+            if not batch or any(op.op_id in tried for op in batch):
+                return
+            tried.update(op.op_id for op in batch)
+            self._push_batch(run, batch)
+            run.ops_done += len(batch)
+            run.show(message=f"{run.ops_done} of {run.ops_total} sent")
+
+    def _push_batch(self, run: _Run, batch: list[Operation]) -> None:
+        ids = [op.op_id for op in batch]
+        with self.store.transaction() as tx:
+            tx.mark_sending(ids)
+        body = {
+            "device_id": self.client.device_id,
+            "schema_version": SCHEMA_VERSION,
+            "ops": [op.wire() for op in batch],
+            "device_status": self.device_status(),
+        }
+        try:
+            response = self.client.request("POST", "/sync/push", json=body)
+            parsed = _push_response(response)
+        except (NetworkError, RetryableError) as exc:
+            attempts = max(op.attempts + 1 for op in batch)
+            run.error = _describe(exc)
+            run.retry_in_s = self._next_delay(attempts=attempts, retry_after_s=_retry_after(exc))
+            self._reschedule(ids, run.error, run.retry_in_s)
+            raise _Stop from exc
+        except Refused as exc:
+            # The whole push was refused (role, schema version, malformed envelope): not
+            # blindly resent; it waits the longest backoff and the error is shown.
+            run.error = f"the server refused the upload: {_describe(exc)}"
+            run.retry_in_s = self.backoff.cap_s
+            self._reschedule(ids, run.error, run.retry_in_s)
+            raise _Stop from exc
+        except BaseException as exc:
+            self._reschedule(ids, _describe(exc), 0.0)
+            raise
+        try:
+            self._record(run, batch, parsed)
+        except BaseException:
+            # Nothing of the answer was recorded (one transaction): send again later;
+            # the server answers a replay with the stored results.
+            with contextlib.suppress(Exception):
+                self._reschedule(ids, "the answer could not be recorded", 0.0)
+            raise
+
+    def _reschedule(self, op_ids: list[str], error: str, delay_s: float) -> None:
+        when = self.store.clock() + timedelta(seconds=delay_s)
+        with self.store.transaction() as tx:
+            for op_id in op_ids:
+                tx.schedule_retry(op_id, error=error[:LAST_ERROR_MAX], next_attempt_at=when)
+
+    def _record(self, run: _Run, batch: list[Operation], response: PushResponse) -> None:
+        results: dict[str, OperationResult] = {str(r.op_id): r for r in response.results}
+        retry_later: list[str] = []
+        with self.store.transaction() as tx:
+            for op in batch:
+                result = results.get(op.op_id)
+                if result is None:
+                    retry_later.append(op.op_id)
+                    continue
+                status = result.status.value
+                if status == "rejected" and result.code in RETRYABLE_REJECTIONS:
+                    retry_later.append(op.op_id)
+                    continue
+                tx.record_result(
+                    op.op_id,
+                    status=status,
+                    code=result.code,
+                    message=result.message,
+                    case_id=str(result.case_id) if result.case_id else None,
+                )
+                if status in ("applied", "duplicate"):
+                    run.applied += 1
+                elif status == "rejected":
+                    run.rejected += 1
+                else:
+                    run.conflicts += 1
+        if retry_later:
+            delay = self.backoff.delay(max(op.attempts + 1 for op in batch), rng=self.rng)
+            self._reschedule(retry_later, "the server could not apply it yet", delay)
+            run.notes.append(f"{len(retry_later)} operations will be retried later")
+
+    # ------------------------------------------------------------ photos
+    def _uploadable(self, force: bool) -> list[tuple[Any, str]]:
+        refused = {} if force else (self.store.kv_get(KV_PHOTO_ERRORS) or {})
+        held = self.wifi_only() and not self.on_wifi()
+        if held:
+            return []
+        return [(p, r) for p, r in self.store.photos_to_upload() if p.id not in refused]
+
+    def _photos(self, run: _Run, *, force: bool) -> None:
+        if self.wifi_only() and not self.on_wifi():
+            pending = len(self.store.photos_to_upload())
+            if pending:
+                run.notes.append(f"{pending} photos wait for Wi-Fi")
+            run.show("photos", "photos wait for Wi-Fi")
+            return
+        items = self._uploadable(force)
+        run.bytes_total = sum(photo.size_bytes or 0 for photo, _ in items)
+        run.show("photos", f"{len(items)} photos to send")
+        for photo, report_id in items:
+            if self._stopping.is_set():
+                run.notes.append("stopped")
+                return
+            path = self.photos_dir / (photo.processed_path or "")
+            try:
+                self.uploader.upload(photo, path, report_id=report_id, on_bytes=run.add_bytes)
+            except Refused as exc:
+                if exc.code == "photo_not_declared":  # the report is not on the server yet
+                    run.notes.append(f"photo {photo.id} waits for its report")
+                    continue
+                self._photo_refused(run, photo.id, _describe(exc))
+                continue
+            except LocalPhotoError as exc:
+                self._photo_refused(run, photo.id, str(exc))
+                continue
+            run.photos_sent += 1
+            self._forget_photo_error(photo.id)
+
+    def _photo_refused(self, run: _Run, photo_id: str, message: str) -> None:
+        log.warning("photo %s refused: %s", photo_id, message)
+        run.notes.append(f"photo {photo_id}: {message}")
+        with self.store.transaction() as tx:
+            errors = self.store.kv_get(KV_PHOTO_ERRORS) or {}
+            errors[photo_id] = message
+            tx.kv_set(KV_PHOTO_ERRORS, errors)
+
+    def _forget_photo_error(self, photo_id: str) -> None:
+        errors = self.store.kv_get(KV_PHOTO_ERRORS) or {}
+        if photo_id in errors:
+            with self.store.transaction() as tx:
+                errors.pop(photo_id)
+                tx.kv_set(KV_PHOTO_ERRORS, errors)
+
+    # ------------------------------------------------------------ background
+    def start(self, *, interval_s: float = 300.0) -> None:
+        """Run cycles on a background thread: at once, then every ``interval_s`` (sooner
+        after a failure, as the backoff says) and whenever :meth:`trigger` is called."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(interval_s,), name="whistle-sync", daemon=True
+        )
+        self._thread.start()
+
+    def trigger(self, reason: str = "user") -> None:
+        """Ask the background thread for a cycle: "save" (after a save), "connectivity"
+        (the network came back), "user" or "timer". "user" and "connectivity" also send
+        what is waiting out a backoff."""
+        with self._cond:
+            if self._pending_reason not in ("user", "connectivity"):
+                self._pending_reason = reason
+            self._cond.notify_all()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the background thread (a running cycle ends after its current request)."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _loop(self, interval_s: float) -> None:
+        next_at = time.monotonic()
+        while True:
+            with self._cond:
+                while not self._stopping.is_set() and self._pending_reason is None:
+                    remaining = next_at - time.monotonic()
+                    if remaining <= 0:
+                        self._pending_reason = "timer"
+                        break
+                    self._cond.wait(remaining)
+                if self._stopping.is_set():
+                    return
+                reason = self._pending_reason or "timer"
+                self._pending_reason = None
+            force = reason in ("user", "connectivity")
+            if not self.online() and reason != "user":
+                next_at = time.monotonic() + interval_s  # connectivity return wakes us
+                continue
+            try:
+                outcome, mine = self._single_flight(force=force)
+                if not mine and not self._stopping.is_set():
+                    outcome, _ = self._single_flight(force=force)  # saves made meanwhile
+            except Exception:  # pragma: no cover - _cycle records its own failures
+                log.exception("sync loop")
+                outcome = None
+            delay = interval_s
+            if outcome is not None and outcome.retry_in_s is not None:
+                delay = min(interval_s, max(outcome.retry_in_s, 1.0))
+            next_at = time.monotonic() + delay
+
+
+def _push_response(response: Any) -> PushResponse:
+    try:
+        return PushResponse.model_validate(json_body(response))
+    except ValidationError as exc:
+        raise NetworkError(
+            f"the push answer was not understood: {exc.errors()[0]['msg']}", code="bad_response"
+        ) from exc
+
+
+def _retry_after(exc: ApiError) -> float | None:
+    return exc.retry_after_s if isinstance(exc, RetryableError) else None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ApiError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+__all__ = ["SyncEngine", "SyncOutcome", "SyncProgress"]
