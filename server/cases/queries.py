@@ -49,6 +49,22 @@ def is_overdue(case: Case, now: datetime) -> bool:
     return case.status in OPEN_WORK_STATES and case.deadline is not None and case.deadline < now
 
 
+def list_clauses(
+    session: Session, *, scope: Scope, filters: CaseFilters, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the case list (scope, then filters): the exports and the
+    indicators use these, so they always cover exactly the cases the list shows."""
+    return [case_filter(scope), *_filter_clauses(session, filters, now)]
+
+
+def before_cursor_clause(created_at: datetime, case_id: UUID) -> ColumnElement[bool]:
+    """Cases after (created_at, id) in the list's newest-first order (keyset paging)."""
+    return or_(
+        col(Case.created_at) < created_at,
+        and_(col(Case.created_at) == created_at, col(Case.id) < case_id),
+    )
+
+
 def _filter_clauses(
     session: Session, filters: CaseFilters, now: datetime
 ) -> list[ColumnElement[bool]]:
@@ -87,14 +103,9 @@ def list_cases(
     session: Session, *, scope: Scope, filters: CaseFilters, cursor: str | None, limit: int
 ) -> CasePage:
     now = utcnow()
-    stmt = select(Case).where(case_filter(scope), *_filter_clauses(session, filters, now))
+    stmt = select(Case).where(*list_clauses(session, scope=scope, filters=filters, now=now))
     if cursor:
-        at, after_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                col(Case.created_at) < at, and_(col(Case.created_at) == at, col(Case.id) < after_id)
-            )
-        )
+        stmt = stmt.where(before_cursor_clause(*decode_cursor(cursor)))
     stmt = stmt.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit + 1)
     rows = list(session.exec(stmt))
     page, more = rows[:limit], len(rows) > limit
@@ -164,6 +175,11 @@ def _summaries(session: Session, cases: list[Case], now: datetime) -> list[CaseS
     return [CaseSummary.model_validate(_summary(c, names, now)) for c in cases]
 
 
+def case_summaries(session: Session, cases: list[Case], now: datetime) -> list[CaseSummary]:
+    """Summaries as the list shows them (used by other domains' lists, e.g. duplicates)."""
+    return _summaries(session, cases, now)
+
+
 def get_visible_case(session: Session, *, scope: Scope, case_id: UUID) -> Case:
     """The case, or 404 when it does not exist or lies outside the scope (same answer)."""
     case = session.get(Case, case_id)
@@ -176,8 +192,15 @@ def case_detail(session: Session, *, scope: Scope, case_id: UUID, api_prefix: st
     case = get_visible_case(session, scope=scope, case_id=case_id)
     now = utcnow()
     names = _lookup_names(session, [case])
+    duplicates = list(
+        session.exec(
+            select(Case.id).where(Case.duplicate_of_id == case.id).order_by(col(Case.created_at))
+        )
+    )
     photos = session.exec(
-        select(Photo).where(Photo.case_id == case.id).order_by(col(Photo.created_at), col(Photo.id))
+        select(Photo)
+        .where(col(Photo.case_id).in_([case.id, *duplicates]))
+        .order_by(col(Photo.created_at), col(Photo.id))
     )
     events = list(
         session.exec(
@@ -197,6 +220,7 @@ def case_detail(session: Session, *, scope: Scope, case_id: UUID, api_prefix: st
             "accuracy_m": case.accuracy_m,
             "location_source": case.location_source,
             "duplicate_of": case.duplicate_of_id,
+            "duplicates": duplicates,
             "rework_count": case.rework_count,
             "version": case.version,
             "photos": [
@@ -212,6 +236,7 @@ def case_detail(session: Session, *, scope: Scope, case_id: UUID, api_prefix: st
                     received=p.received_at is not None,
                     url=f"{api_prefix}/photos/{p.id}",
                     thumb_url=f"{api_prefix}/photos/{p.id}/thumb",
+                    case_id=p.case_id,
                 )
                 for p in photos
             ],

@@ -62,6 +62,8 @@ class PhotoOut(BaseModel):
     received: bool
     url: str
     thumb_url: str
+    # The case the photo belongs to: the original's detail also shows its duplicates' photos.
+    case_id: UUID | None = None
 
 
 class EventOut(BaseModel):
@@ -79,6 +81,8 @@ class CaseDetail(CaseSummary):
     accuracy_m: float
     location_source: LocationSource
     duplicate_of: UUID | None
+    # Cases marked as duplicates of this one (their photos are listed under `photos`).
+    duplicates: list[UUID] = []
     rework_count: int
     version: int
     photos: list[PhotoOut]

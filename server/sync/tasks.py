@@ -1,7 +1,7 @@
 """Verification tasks: on-site checks sent to a tablet by pull, answered by inspection.create.
 
-Minimal for now: the case workflow (issue "workflow") orders verifications and reacts to
-their results; it extends `on_verification_result`, which today only records the event.
+The case workflow (server/workflow) orders verifications (`create_verification_task`)
+and reacts to their results (`on_verification_result` calls into it).
 """
 
 from datetime import datetime
@@ -51,13 +51,24 @@ def complete_task(
 
 
 def on_verification_result(
-    session: Session, *, task: VerificationTask, result: InspectionResult, actor: User
+    session: Session,
+    *,
+    task: VerificationTask,
+    result: InspectionResult,
+    actor: User,
+    now: datetime | None = None,
 ) -> CaseEvent:
-    """Hook called when an inspection answers a task: today it only records a
-    'verification' event on the case timeline. The workflow owner extends this to move
-    the case (rectified -> closed, or -> rectifying with rework counted)."""
+    """Hook called when an inspection answers a task: records a 'verification' event on
+    the case timeline, then lets the workflow move the case as a transition by the
+    inspector (rectified -> closed, or back to rectifying with the rework counted). A
+    result for a case that has moved on meanwhile is only recorded (see `outcome`)."""
+    # Imported here: the workflow imports this module to create tasks.
+    from server.workflow.service import apply_verification_result
+
+    now = now or utcnow()
     event = CaseEvent(
         case_id=task.case_id,
+        at=now,
         actor_id=actor.id,
         action="verification",
         note=result.note,
@@ -70,6 +81,12 @@ def on_verification_result(
             "photo_ids": [str(p.id) for p in result.photos],
         },
     )
+    session.add(event)
+    session.flush()
+    outcome = apply_verification_result(
+        session, task=task, rectified=result.rectified, note=result.note, actor=actor, now=now
+    )
+    event.changes = {**event.changes, "outcome": outcome}
     session.add(event)
     session.flush()
     return event
