@@ -1,6 +1,6 @@
 # Whistle: everyday commands. Nothing needs an activated virtualenv (.venv/bin/... paths).
 #   make setup   the virtualenv with the project installed (scripts/setup.sh)
-#   make run     setup, migrate the database, seed the demo data, serve
+#   make run     setup, migrate the database, seed the demo data, serve (+ the app if $DISPLAY)
 #   make lint    ruff (lint + format check) and mypy
 #   make test    test packages, PostgreSQL for tests, lint, then the whole test suite
 
@@ -23,10 +23,30 @@ help:
 setup:
 	bash scripts/setup.sh
 
+# `make run` with a display ($$DISPLAY set): the server in the background and the tablet app
+# in the foreground, pointed at it (sign in as inspector / whistle-demo); closing the app
+# stops the server. Without a display: the server only, as before.
+RUN_HOST ?= 127.0.0.1
+RUN_PORT ?= 8000
+RUN_URL := http://$(RUN_HOST):$(RUN_PORT)
+
 run: setup
 	$(VENV)/bin/whistle-server migrate
 	$(VENV)/bin/whistle-server seed-demo
-	$(VENV)/bin/whistle-server serve
+	@if [ -z "$${DISPLAY:-}" ]; then \
+		echo "run: no display (DISPLAY is unset): serving only. With a desktop, start the app with:"; \
+		echo "run:   $(PY) -m inspector_app --server $(RUN_URL)"; \
+		exec $(VENV)/bin/whistle-server serve --host $(RUN_HOST) --port $(RUN_PORT); \
+	fi; \
+	$(VENV)/bin/whistle-server serve --host $(RUN_HOST) --port $(RUN_PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null || true; wait $$server 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 100); do \
+		$(PY) -c 'import sys, httpx; httpx.get(sys.argv[1] + "/api/v1/health", timeout=1).raise_for_status()' \
+			$(RUN_URL) 2>/dev/null && break; \
+		sleep 0.2; \
+	done; \
+	echo "run: server at $(RUN_URL); starting the tablet app (sign in as inspector / whistle-demo)"; \
+	$(PY) -m inspector_app --server $(RUN_URL) --data-dir var/tablet
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""One module + one .kv per screen; the module names its class in ``SCREEN`` (registry.py)."""
