@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from server.admin.setup import install_admin
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
@@ -28,4 +29,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TusResumableHeader, path_prefix=f"{API_PREFIX}/uploads")
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
+    install_admin(app, settings)  # /admin: the web admin (not in the OpenAPI schema)
     return app

@@ -1,6 +1,7 @@
 """Every table, imported in one place so the metadata is complete (Alembic, tests)."""
 
 from server.accounts.models import LoginFailure, Organisation, RefreshToken, User, UserArea
+from server.admin.models import AdminSession
 from server.areas.models import Area
 from server.cases.models import Case, CaseEvent, Photo
 from server.core.db import metadata
@@ -15,6 +16,7 @@ from server.taxonomy.models import Category
 from server.uploads.models import Upload
 
 __all__ = [
+    "AdminSession",
     "Area",
     "Case",
     "CaseEvent",

@@ -6,9 +6,11 @@ from server import health
 from server.accounts import routes as accounts_routes
 from server.areas import routes as areas_routes
 from server.cases import routes as cases_routes
+from server.reports import routes as reports_routes
 from server.sync import routes as sync_routes
 from server.taxonomy import routes as taxonomy_routes
 from server.uploads import routes as uploads_routes
+from server.workflow import routes as workflow_routes
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -16,5 +18,7 @@ api_router.include_router(accounts_routes.router)
 api_router.include_router(taxonomy_routes.router)
 api_router.include_router(areas_routes.router)
 api_router.include_router(cases_routes.router)
+api_router.include_router(workflow_routes.router)
+api_router.include_router(reports_routes.router)
 api_router.include_router(uploads_routes.router)
 api_router.include_router(sync_routes.router)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:58:36.251974+00:00
+Create Date: 2026-11-23 04:48:01.808603+00:00
 
 Migrations never import server code: column types are plain SQLAlchemy types.
 """
@@ -131,6 +131,27 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_user_account_role"), "user_account", ["role"], unique=False)
     op.create_table(
+        "admin_session",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("flash", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_admin_session_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_session")),
+    )
+    op.create_index(
+        op.f("ix_admin_session_expires_at"), "admin_session", ["expires_at"], unique=False
+    )
+    op.create_index(op.f("ix_admin_session_user_id"), "admin_session", ["user_id"], unique=False)
+    op.create_table(
         "device",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=True),
@@ -203,7 +224,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hazard_case")),
     )
     op.create_index(op.f("ix_hazard_case_area_id"), "hazard_case", ["area_id"], unique=False)
-    op.create_index("ix_hazard_case_area_path", "hazard_case", ["area_path"], unique=False)
+    op.create_index(
+        "ix_hazard_case_area_path",
+        "hazard_case",
+        ["area_path"],
+        unique=False,
+        postgresql_ops={"area_path": "text_pattern_ops"},
+    )
     op.create_index(
         op.f("ix_hazard_case_category_code"), "hazard_case", ["category_code"], unique=False
     )
@@ -435,12 +462,19 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_hazard_case_deadline"), table_name="hazard_case")
     op.drop_index(op.f("ix_hazard_case_created_at"), table_name="hazard_case")
     op.drop_index(op.f("ix_hazard_case_category_code"), table_name="hazard_case")
-    op.drop_index("ix_hazard_case_area_path", table_name="hazard_case")
+    op.drop_index(
+        "ix_hazard_case_area_path",
+        table_name="hazard_case",
+        postgresql_ops={"area_path": "text_pattern_ops"},
+    )
     op.drop_index(op.f("ix_hazard_case_area_id"), table_name="hazard_case")
     op.drop_table("hazard_case")
     op.drop_index(op.f("ix_device_user_id"), table_name="device")
     op.drop_index(op.f("ix_device_last_seen_at"), table_name="device")
     op.drop_table("device")
+    op.drop_index(op.f("ix_admin_session_user_id"), table_name="admin_session")
+    op.drop_index(op.f("ix_admin_session_expires_at"), table_name="admin_session")
+    op.drop_table("admin_session")
     op.drop_index(op.f("ix_user_account_role"), table_name="user_account")
     op.drop_index(op.f("ix_user_account_organisation_id"), table_name="user_account")
     op.drop_table("user_account")

@@ -23,7 +23,14 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_hazard_case_status_created", "status", "created_at"),
         Index("ix_hazard_case_lat_lon", "lat", "lon"),
-        Index("ix_hazard_case_area_path", "area_path"),
+        # text_pattern_ops: PostgreSQL serves `area_path LIKE '/1/4/%'` (scope and area
+        # filters) from the index whatever the database's collation (a plain index only
+        # under the "C" collation); other dialects ignore the option.
+        Index(
+            "ix_hazard_case_area_path",
+            "area_path",
+            postgresql_ops={"area_path": "text_pattern_ops"},
+        ),
     )
 
     id: UUID = Field(primary_key=True)

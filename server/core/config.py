@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     # GET /devices flags a device "silent" when it has not pushed for this many hours.
     device_silent_after_h: int = Field(default=24, ge=1)
 
+    # Web admin: the map's tile server ({z}/{x}/{y} template; an intranet mirror offline)
+    # and the time zone dates are shown and entered in.
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tile_attribution: str = "© OpenStreetMap contributors"
+    admin_timezone: str = "Asia/Shanghai"
+
+    # Duplicate candidates while triaging: open cases of the same category this close
+    # (metres) and reported within this many days of each other.
+    duplicate_radius_m: float = Field(default=50.0, gt=0, le=5000)
+    duplicate_window_days: int = Field(default=30, ge=1, le=3650)
+
     # Photo storage: "local" (under storage_dir) or "s3" (any S3-compatible service).
     # Partial tus uploads always live under storage_dir/partial (shared by every host).
     storage_backend: Literal["local", "s3"] = "local"

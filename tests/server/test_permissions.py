@@ -46,6 +46,7 @@ class Row:
     # Makes the object the path names (beyond the world's cases) on the given side's case
     # and returns {placeholder: value}, applied to the path and the header values.
     prepare: Callable[[TestClient, World, str], dict[str, str]] | None = None
+    params: dict[str, str] = field(default_factory=dict)  # the query string
 
 
 def _login_body(_w: World, username: str | None) -> dict[str, Any]:
@@ -208,6 +209,41 @@ UPLOAD_ROWS: tuple[Row, ...] = (
 )
 MATRIX = MATRIX + UPLOAD_ROWS
 
+# The workflow (street A's case is dispatched to street A's department). A role that sees
+# the case but may not act gets 403; one that cannot see it 404, like a missing case.
+_SEEN_ONLY_BY_ADMIN = {**all_roles(404), "admin": 200}
+WORKFLOW_ROWS: tuple[Row, ...] = (
+    Row(
+        "POST",
+        "/api/v1/cases/{case_id}/transitions",
+        {**all_roles(200), "inspector": 403, "patrol": 403},
+        other=_SEEN_ONLY_BY_ADMIN,
+        body=lambda _w, _u: {"action": "start_rectification"},
+    ),
+    Row(
+        "POST",
+        "/api/v1/cases/bulk-transitions",
+        {**all_roles(200), "inspector": 403, "patrol": 403},
+        body=lambda w, _u: {
+            "case_ids": [str(w.a.case_id)],
+            "transition": {"action": "start_rectification"},
+        },
+    ),
+    Row("GET", "/api/v1/cases/{case_id}/actions", all_roles(200), other=_SEEN_ONLY_BY_ADMIN),
+    Row("GET", "/api/v1/cases/{case_id}/duplicates", all_roles(200), other=_SEEN_ONLY_BY_ADMIN),
+)
+MATRIX = MATRIX + WORKFLOW_ROWS
+
+# Indicators and exports: supervisors, departments and admins (each in their scope).
+_REPORT_READERS = {**all_roles(200), "inspector": 403, "patrol": 403}
+REPORT_ROWS: tuple[Row, ...] = (
+    Row("GET", "/api/v1/indicators", _REPORT_READERS),
+    Row("GET", "/api/v1/exports/cases.csv", _REPORT_READERS),
+    Row("GET", "/api/v1/exports/cases.geojson", _REPORT_READERS),
+    Row("GET", "/api/v1/exports/progress.xlsx", _REPORT_READERS, params={"month": "2026-05"}),
+)
+MATRIX = MATRIX + REPORT_ROWS
+
 
 def username_for(world: World, role: str) -> str | None:
     if role == "anonymous":
@@ -235,7 +271,9 @@ def call(client: TestClient, world: World, row: Row, role: str, side: str) -> in
         else:
             extra[placeholder] = value
     headers = {**headers, **extra}
-    response = client.request(row.method, path, headers=headers, json=body)
+    response = client.request(
+        row.method, path, headers=headers, json=body, params=row.params or None
+    )
     if response.status_code >= 400 and row.method != "HEAD":  # HEAD answers have no body
         # Every refusal is in the error envelope, with a code a client can act on.
         assert set(response.json()) == {"error"}, response.text

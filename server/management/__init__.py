@@ -1,0 +1,1 @@
+"""Managing users, areas, departments and categories (the web admin's management pages)."""

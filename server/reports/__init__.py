@@ -1,0 +1,1 @@
+"""Indicators (the dashboard's numbers) and exports (CSV, GeoJSON, the monthly XLSX)."""
