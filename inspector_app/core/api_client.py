@@ -39,6 +39,10 @@ KV_AUTH = "auth"
 KV_ACCOUNT = "account"
 KV_DEVICE = "device_id"
 KV_CURSOR = "pull_cursor"
+# The user whose captures are in this store. Kept across sign-outs (unlike KV_ACCOUNT): a
+# different user must not sign in while that data is unsynced, or it would be pushed,
+# and attributed, under the wrong account.
+KV_OWNER = "data_owner"
 RETRYABLE_STATUSES = frozenset({408, 423, 425, 429})
 
 
@@ -238,6 +242,7 @@ class ApiClient:
     def login(self, *, username: str, password: str) -> Account:
         """Sign in; stores the server, the tokens and the account. Refused on bad
         credentials (code ``invalid_credentials``), RetryableError when throttled."""
+        self._refuse_other_user_with_unsynced_data(username)
         response = self._send(
             "POST",
             "/auth/login",
@@ -256,10 +261,24 @@ class ApiClient:
         self._save_tokens(body)
         with self.store.transaction() as tx:
             tx.kv_set(KV_SERVER, self.base_url)
+            tx.kv_set(KV_OWNER, account.username)
             if not isinstance(previous, dict) or previous.get("id") != account.user_id:
                 # Pull is per user: another user starts from the beginning.
                 tx.kv_set(KV_CURSOR, 0)
         return account
+
+    def _refuse_other_user_with_unsynced_data(self, username: str) -> None:
+        owner = self.store.kv_get(KV_OWNER)
+        if owner is None or owner == username:
+            return
+        unsynced = self.store.unsynced_items()
+        if unsynced:
+            raise Refused(
+                f"this tablet still holds {unsynced} unsynced item(s) recorded by {owner}: "
+                f"sign in as {owner} and sync them first",
+                code="other_users_data",
+                details={"owner": owner, "unsynced": unsynced},
+            )
 
     def logout(self) -> None:
         """Revoke this sign-in on the server when reachable; forget the tokens anyway."""

@@ -747,6 +747,18 @@ class Store:
                 out.append((Photo.from_row(row), row["upload_report_id"]))
         return out
 
+    def unsynced_items(self) -> int:
+        """Drafts, operations still to be sent and photos still to be uploaded: what would
+        be sent under the wrong account if another user took over this store. Rejected
+        operations are not counted: they are never sent again (they stay visible)."""
+        row = self._one(
+            "SELECT (SELECT COUNT(*) FROM reports WHERE state = 'draft')"
+            " + (SELECT COUNT(*) FROM outbox WHERE state NOT IN ('done', 'rejected'))"
+            " + (SELECT COUNT(*) FROM photos p LEFT JOIN reports r ON r.id = p.report_id"
+            "    WHERE p.uploaded = 0 AND (r.state IS NULL OR r.state != 'rejected'))"
+        )
+        return int(row[0]) if row is not None else 0
+
     def op_counts(self) -> dict[str, int]:
         """How many operations are in each state."""
         rows = self._all("SELECT state, COUNT(*) FROM outbox GROUP BY state")

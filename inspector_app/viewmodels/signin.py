@@ -101,6 +101,14 @@ def error_message(exc: Exception, *, server: str) -> Message:
     if isinstance(exc, Refused):
         if exc.code == "invalid_credentials" or exc.status == 401:
             return Message(N_("Wrong user name or password."))
+        if exc.code == "other_users_data" and isinstance(exc.details, dict):
+            return Message(
+                N_(
+                    "This tablet still holds {count} unsynced item(s) recorded by {owner}. "
+                    "Sign in as {owner} and sync them first."
+                ),
+                {"count": exc.details.get("unsynced", "?"), "owner": exc.details.get("owner")},
+            )
         if exc.code in ("account_disabled", "user_disabled") or exc.status == 403:
             return Message(N_("This account is locked. Ask your supervisor to unlock it."))
         return Message(N_("The server refused the sign-in: {reason}"), {"reason": exc.message})

@@ -100,6 +100,28 @@ def test_wrong_password_then_another_user_starts_pull_from_the_beginning(
         assert store.kv_get("pull_cursor") == 0
 
 
+def test_another_user_cannot_sign_in_over_unsynced_data(
+    tablet: fx.Tablet, live_server: LiveServer
+) -> None:
+    """inspector_a signs out with a report still queued: patrol_a must not take over the
+    store, or the report would be pushed (and attributed) under patrol_a's account."""
+    report_id = tablet.report(photos=1)
+    tablet.client.logout()
+    with pytest.raises(Refused) as caught:
+        tablet.client.login(username="patrol_a", password=PASSWORD)
+    assert caught.value.code == "other_users_data"
+    assert "inspector_a" in caught.value.message
+    assert caught.value.details["unsynced"] == 2  # the operation and its photo
+    assert tablet.transport.count("POST", "/auth/login") == 1  # never asked the server
+
+    # The owner signs in, syncs; then the other user is welcome.
+    tablet.client.login(username="inspector_a", password=PASSWORD)
+    assert tablet.engine().sync_once().ok
+    assert tablet.store.get_report(report_id).state == "synced"  # type: ignore[union-attr]
+    tablet.client.logout()
+    assert tablet.client.login(username="patrol_a", password=PASSWORD).username == "patrol_a"
+
+
 def test_no_server_known_is_a_clear_error(tmp_path: Path) -> None:
     with Store(tmp_path / "whistle.db") as store, pytest.raises(ValueError, match="server"):
         ApiClient(store=store)

@@ -125,6 +125,10 @@ def test_each_failure_has_its_own_message() -> None:
     assert unreachable.params == {"url": url}
     busy = error_message(RetryableError("x", status=503, code="database_unavailable"), server=url)
     assert busy.params == {"status": 503}
+    taken = error_message(
+        Refused("x", code="other_users_data", details={"owner": "li", "unsynced": 3}), server=url
+    )
+    assert taken.params == {"count": 3, "owner": "li"}
     other = error_message(Refused("no such thing", status=422, code="validation"), server=url)
     assert other.text(lambda s: s) == "The server refused the sign-in: no such thing"
 
