@@ -1,10 +1,10 @@
-"""`whistle-server`: serve, migrate, seed-demo, create-user (see design.md)."""
+"""`whistle-server`: serve, migrate, seed-demo, create-user, expire-uploads (design.md)."""
 
 import argparse
 import sys
 from collections.abc import Sequence
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
@@ -74,6 +74,39 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_expire_uploads(_args: argparse.Namespace, settings: Settings) -> int:
+    """Delete unfinished tus uploads past their expiry, then partial files that no upload
+    names (left by a crash between the file and the commit) once older than the expiry."""
+    from datetime import timedelta
+
+    from server.core.clock import utcnow
+    from server.uploads.models import Upload
+    from server.uploads.partial import partial_dir
+    from server.uploads.service import expire_uploads
+
+    now = utcnow()
+    engine = make_engine(settings)
+    removed = 0
+    try:
+        with Session(engine) as session:
+            while batch := expire_uploads(session, settings=settings, now=now, limit=500):
+                removed += batch
+            # a finished upload's partial file is garbage too (crash before its unlink)
+            unfinished = select(Upload.id).where(col(Upload.completed_at).is_(None))
+            known = {str(u) for u in session.exec(unfinished)}
+    finally:
+        engine.dispose()
+    cutoff = (now - timedelta(hours=settings.upload_expiry_hours)).timestamp()
+    orphans = 0
+    directory = partial_dir(settings.storage_dir)
+    for path in directory.iterdir() if directory.is_dir() else ():
+        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            orphans += 1
+    print(f"{removed} expired uploads deleted; {orphans} orphan partial files removed")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -103,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="migrate, then add the demo street (idempotent)").set_defaults(
         func=cmd_seed_demo
     )
+    sub.add_parser(
+        "expire-uploads",
+        help="delete unfinished photo uploads past WHISTLE_UPLOAD_EXPIRY_HOURS (run from cron)",
+    ).set_defaults(func=cmd_expire_uploads)
     create = sub.add_parser("create-user", help="add a user; password read from standard input")
     create.add_argument("--username", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])

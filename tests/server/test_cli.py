@@ -1,15 +1,26 @@
-"""`whistle-server` on both backends: migrate, seed-demo twice, create-user."""
+"""`whistle-server` on both backends: migrate, seed-demo twice, create-user, expire-uploads."""
 
 import io
+import os
 from collections.abc import Iterator
+from datetime import timedelta
+from uuid import uuid4
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import create_engine, inspect, text
+from sqlmodel import Session
 
 from server import cli
-from server.core.config import get_settings
+from server.core.clock import utcnow
+from server.core.config import Settings, get_settings
 from server.models import metadata
+from server.uploads.models import Upload
+from server.uploads.partial import partial_dir, partial_path
 from tests import pg
+from tests.server.uploads.helpers import open_upload
+from tests.server_process import settings_env
+from tests.world import World
 
 
 @pytest.fixture
@@ -132,3 +143,45 @@ def test_create_user_errors_say_what_was_wrong_and_write_nothing(
     assert cli.main(["create-user", *args, "--password-stdin"]) == 1
     assert message in capsys.readouterr().err
     assert counts(empty_database_url) == before
+
+
+def test_expire_uploads_deletes_abandoned_uploads_and_orphan_partial_files(
+    app: FastAPI,
+    world: World,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    engine = app.state.engine
+    expired, live, done = (open_upload(app, world.a.case_id) for _ in range(3))
+    now = utcnow()
+    with Session(engine) as session:
+        for upload_id, completed in ((expired, None), (done, now)):
+            upload = session.get(Upload, upload_id)
+            assert upload is not None
+            upload.expires_at = now - timedelta(hours=1)
+            upload.completed_at = completed
+            session.add(upload)
+        session.commit()
+    old = (now - timedelta(hours=settings.upload_expiry_hours + 1)).timestamp()
+    orphan_old, orphan_new = (partial_path(settings.storage_dir, uuid4()) for _ in range(2))
+    for path in (orphan_old, orphan_new):
+        path.write_bytes(b"half a photo")
+    for path in (orphan_old, partial_path(settings.storage_dir, done)):
+        os.utime(path, (old, old))  # the finished upload's file outlived a crash
+
+    assert cli.main(["expire-uploads"]) == 0
+    assert "1 expired uploads deleted; 2 orphan partial files removed" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert session.get(Upload, expired) is None
+        assert session.get(Upload, live) is not None
+        assert session.get(Upload, done) is not None  # finished: the record stays
+    left = {p.name for p in partial_dir(settings.storage_dir).iterdir()}
+    assert left == {str(live), orphan_new.name}  # a fresh file may belong to a commit in flight
+
+    assert cli.main(["expire-uploads"]) == 0  # nothing more to do
+    assert "0 expired uploads deleted; 0 orphan partial files removed" in capsys.readouterr().out
+    get_settings.cache_clear()
