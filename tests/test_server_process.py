@@ -47,8 +47,8 @@ def test_restarts_on_the_same_port_with_the_same_data(
         assert server.starts == 3
 
 
-def test_a_server_that_cannot_start_says_why(settings: Settings, tmp_path: Path) -> None:
-    broken = settings.model_copy(update={"database_url": "nonsense://nowhere"})
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    broken = Settings(env="test", database_url="nonsense://nowhere", storage_dir=tmp_path)
     server = ServerProcess(broken, log_path=tmp_path / "server.log", start_timeout_s=20)
     with pytest.raises(RuntimeError, match=r"exited with .* while starting") as info:
         server.start()

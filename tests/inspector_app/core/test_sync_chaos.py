@@ -176,3 +176,5 @@ def _run_chaos(settings: Settings, tmp_path: Path, fast_dir: Path) -> None:
             raise AssertionError(f"{exc}\n(chaos seed {SEED})") from exc
         finally:
             tablet.close()
+            if monkey.thread is not None:  # no restart may outlive the test's server
+                monkey.thread.join(60)
