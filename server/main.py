@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from server.admin.setup import install_admin
+from server.core.admission import DbAdmission
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
@@ -25,6 +26,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.db_admission = DbAdmission(
+        slots=settings.db_pool_size, wait_s=settings.db_admission_wait_s
+    )
     app.state.storage = make_storage(settings)
     app.add_middleware(TusResumableHeader, path_prefix=f"{API_PREFIX}/uploads")
     install_error_handlers(app)

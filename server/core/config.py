@@ -37,8 +37,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     upload_expiry_hours: int = Field(default=72, ge=1)
 
-    # Pool sizing for server databases (ignored by SQLite).
+    # At most this many requests use the database at once (server/core/admission.py);
+    # the connection pool keeps twice as many connections, so an admitted request never
+    # waits for one. A request not admitted within db_admission_wait_s gets 503.
     db_pool_size: int = Field(default=10, ge=1)
+    db_admission_wait_s: float = Field(default=15.0, gt=0)
 
     # GET /devices flags a device "silent" when it has not pushed for this many hours.
     device_silent_after_h: int = Field(default=24, ge=1)

@@ -26,14 +26,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            # Twice the admission slots (server/core/admission.py): never waited for.
+            pool = {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_pool_size,
+                "pool_timeout": 10,
+            }
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
         url,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.db_pool_size,  # twice the admission slots: never waited for
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         pool_timeout=10,

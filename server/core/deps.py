@@ -1,12 +1,13 @@
 """FastAPI dependencies shared by every domain: settings, engine, session."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from server.core.admission import DbAdmission
 from server.core.config import Settings
 from server.core.db import session_scope
 
@@ -21,7 +22,17 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+async def db_slot(request: Request) -> AsyncIterator[None]:
+    """Admission (server/core/admission.py): held from before the session opens until
+    after it closes."""
+    admission: DbAdmission = request.app.state.db_admission
+    async with admission.slot():
+        yield
+
+
+def get_session(
+    _slot: Annotated[None, Depends(db_slot)], engine: Annotated[Engine, Depends(get_engine)]
+) -> Iterator[Session]:
     yield from session_scope(engine)
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared_schemas.errors import ErrorEnvelope
@@ -140,6 +141,17 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         log.exception("database error")
         return error_response(500, "internal_error", "internal server error")
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(_request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Admission should prevent it; if it happens anyway the request did nothing.
+        log.error("no database connection free: %s", exc)
+        return error_response(
+            503,
+            "server_busy",
+            "the server is busy; nothing was changed, try again shortly",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
