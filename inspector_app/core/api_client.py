@@ -43,6 +43,7 @@ KV_CURSOR = "pull_cursor"
 # different user must not sign in while that data is unsynced, or it would be pushed,
 # and attributed, under the wrong account.
 KV_OWNER = "data_owner"
+KV_AREAS_FETCHED = "areas_fetched"  # GET /areas done for the signed-in user
 RETRYABLE_STATUSES = frozenset({408, 423, 425, 429})
 
 
@@ -258,6 +259,7 @@ class ApiClient:
         body = json_body(response)
         account = Account.from_user_info(body["user"])
         previous = self.store.kv_get(KV_ACCOUNT)
+        previous_owner = self.store.kv_get(KV_OWNER)
         self._save_tokens(body)
         with self.store.transaction() as tx:
             tx.kv_set(KV_SERVER, self.base_url)
@@ -265,6 +267,9 @@ class ApiClient:
             if not isinstance(previous, dict) or previous.get("id") != account.user_id:
                 # Pull is per user: another user starts from the beginning.
                 tx.kv_set(KV_CURSOR, 0)
+                tx.kv_delete(KV_AREAS_FETCHED)
+            if previous_owner is not None and previous_owner != account.username:
+                tx.forget_previous_user()
         return account
 
     def _refuse_other_user_with_unsynced_data(self, username: str) -> None:

@@ -538,6 +538,20 @@ class Tx:
             ),
         )
 
+    def replace_areas(self, areas: list[dict[str, Any]]) -> None:
+        """The whole area cache from GET /areas: what the signed-in user may see now."""
+        self.execute("DELETE FROM areas_cache")
+        for area in areas:
+            self.cache_area(str(area["code"]), area)
+
+    def forget_previous_user(self) -> None:
+        """Another user signed in: drop what the server sent for the previous one (their
+        areas, and their tasks not yet answered here). Their own reports stay: those
+        synced are on the server, and nothing unsynced can be left (api_client refuses
+        the sign-in otherwise)."""
+        self.execute("DELETE FROM areas_cache")
+        self.execute("DELETE FROM tasks WHERE id NOT IN (SELECT task_id FROM inspections)")
+
     def kv_set(self, key: str, value: Any) -> None:
         self.execute(
             "INSERT INTO kv (key, value) VALUES (?, ?)"

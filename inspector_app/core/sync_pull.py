@@ -13,8 +13,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inspector_app.core.api_client import KV_CURSOR, ApiClient, NetworkError, json_body
+from inspector_app.core.api_client import (
+    KV_AREAS_FETCHED,
+    KV_CURSOR,
+    ApiClient,
+    NetworkError,
+    json_body,
+)
 from inspector_app.core.store import Store, Tx
+from shared_schemas.api import AreasOut
 from shared_schemas.sync import PullChange, PullResponse
 
 log = logging.getLogger(__name__)
@@ -78,6 +85,28 @@ def fetch_page(client: ApiClient, *, cursor: int, limit: int = PAGE_LIMIT) -> Pu
         ) from exc
 
 
+def fetch_areas(client: ApiClient) -> list[dict[str, Any]]:
+    response = client.request("GET", "/areas")
+    try:
+        return [
+            a.model_dump(mode="json") for a in AreasOut.model_validate(json_body(response)).areas
+        ]
+    except ValidationError as exc:
+        raise NetworkError(
+            f"the areas answer was not understood: {exc.errors()[0]['msg']}", code="bad_response"
+        ) from exc
+
+
+def bootstrap_areas(store: Store, client: ApiClient) -> int:
+    """Once per user (a first sync, or another user signed in): the change log only holds
+    areas changed since it exists, so the whole visible tree comes from GET /areas."""
+    areas = fetch_areas(client)
+    with store.transaction() as tx:
+        tx.replace_areas(areas)
+        tx.kv_set(KV_AREAS_FETCHED, True)
+    return len(areas)
+
+
 def pull(
     store: Store,
     client: ApiClient,
@@ -89,6 +118,8 @@ def pull(
     ``on_page(changes_so_far, applied_so_far)`` after each committed page."""
     received = 0
     applied = 0
+    if not store.kv_get(KV_AREAS_FETCHED, False):
+        bootstrap_areas(store, client)
     for _ in range(MAX_PAGES_PER_CYCLE):
         cursor = int(store.kv_get(KV_CURSOR, 0) or 0)
         page = fetch_page(client, cursor=cursor, limit=limit)
@@ -101,4 +132,12 @@ def pull(
     return received
 
 
-__all__ = ["PAGE_LIMIT", "apply_change", "apply_page", "fetch_page", "pull"]
+__all__ = [
+    "PAGE_LIMIT",
+    "apply_change",
+    "apply_page",
+    "bootstrap_areas",
+    "fetch_areas",
+    "fetch_page",
+    "pull",
+]
