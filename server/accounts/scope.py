@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from server.accounts.models import User, UserArea
 from server.areas.models import Area
+from server.areas.paths import path_within
 from server.cases.models import Case
 from shared_schemas.enums import Role
 
@@ -55,7 +56,7 @@ def _path_prefix_filter(
 ) -> ColumnElement[bool]:
     if not paths:
         return false()
-    return or_(*(column.startswith(p) for p in paths))
+    return or_(*(path_within(column, p) for p in paths))
 
 
 def ancestor_paths(paths: tuple[str, ...]) -> set[str]:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from server.accounts.models import Organisation, User
 from server.accounts.scope import Scope, can_see_case, case_filter
 from server.areas.models import Area
+from server.areas.paths import path_within
 from server.cases.models import Case, CaseEvent, Photo
 from server.cases.schemas import CaseDetail, CaseFilters, CasePage, CaseSummary, EventOut, PhotoOut
 from server.core.clock import utcnow
@@ -80,7 +81,7 @@ def _filter_clauses(
         area = session.exec(select(Area).where(Area.code == filters.area)).first()
         # An unknown area matches nothing (and says nothing about other streets).
         clauses.append(
-            col(Case.area_path).startswith(area.path) if area else col(Case.id).is_(None)
+            path_within(col(Case.area_path), area.path) if area else col(Case.id).is_(None)
         )
     if filters.department:
         dept = select(Organisation.id).where(Organisation.code == filters.department)
