@@ -2,9 +2,9 @@
 
 Every state-changing request (anything but GET/HEAD/OPTIONS) must carry the session's
 synchronizer token: forms in a hidden `csrf_token` field (`{{ csrf_field() }}` in a
-template), htmx requests in the `X-CSRF-Token` header (base.html sets it on <body> with
-hx-headers, so every htmx request inherits it). Without a valid token the request is
-refused with 403 before the route runs, so nothing changes.
+template; urlencoded or multipart), htmx requests in the `X-CSRF-Token` header (base.html
+sets it on <body> with hx-headers, so every htmx request inherits it). Without a valid
+token the request is refused with 403 before the route runs, so nothing changes.
 
 The sign-in form has no session yet: it uses a double-submit cookie (a random value in a
 cookie and the same value in the form), which stops another site from signing a victim
@@ -41,12 +41,19 @@ def new_login_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def _sent_token(request: Request) -> str | None:
+    """The header, else the form's field. Multipart forms (the case page's photo forms)
+    too: a route with Form/File parameters has parsed the body already (cached on the
+    request), and the field counts wherever it lies among the parts. A file part named
+    like the field is not a token."""
     header = request.headers.get(HEADER)
     if header:
         return header
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(_FORM_TYPES):
         value = (await request.form()).get(FORM_FIELD)
         return value if isinstance(value, str) else None
     return None
@@ -63,7 +70,8 @@ async def csrf_protect(
 ) -> None:
     if request.method in SAFE_METHODS:
         return
-    sent = await _sent_token(request)
     expected = ctx.csrf_token if ctx is not None else request.cookies.get(LOGIN_COOKIE)
-    if not _same(sent, expected):
+    if not expected:  # nothing can match: no need to look at the body
+        raise CsrfRefused()
+    if not _same(await _sent_token(request), expected):
         raise CsrfRefused()

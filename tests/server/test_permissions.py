@@ -6,6 +6,7 @@ look exactly like "does not exist" (404). A test checks that the table covers ev
 endpoint in the OpenAPI document, so a new endpoint cannot be forgotten.
 """
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,11 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
+from sqlmodel import Session
 
+from server.cases.models import Case
+from shared_schemas.enums import CaseStatus
 from tests.server.uploads.helpers import (
     PATCH,
     TUS,
@@ -47,6 +52,8 @@ class Row:
     # and returns {placeholder: value}, applied to the path and the header values.
     prepare: Callable[[TestClient, World, str], dict[str, str]] | None = None
     params: dict[str, str] = field(default_factory=dict)  # the query string
+    # A multipart body instead of JSON: [(field, (filename, bytes, content type)), ...]
+    files: Callable[[], list[tuple[str, tuple[str, bytes, str]]]] | None = None
 
 
 def _login_body(_w: World, username: str | None) -> dict[str, Any]:
@@ -209,6 +216,23 @@ UPLOAD_ROWS: tuple[Row, ...] = (
 )
 MATRIX = MATRIX + UPLOAD_ROWS
 
+
+def _rectifying(client: TestClient, world: World, side: str) -> dict[str, str]:
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        case = session.get(Case, _side_case(world, side))
+        assert case is not None
+        case.status = CaseStatus.RECTIFYING
+        session.add(case)
+        session.commit()
+    return {}
+
+
+def _one_png() -> list[tuple[str, tuple[str, bytes, str]]]:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(out, "PNG")
+    return [("files", ("after.png", out.getvalue(), "image/png"))]
+
+
 # The workflow (street A's case is dispatched to street A's department). A role that sees
 # the case but may not act gets 403; one that cannot see it 404, like a missing case.
 _SEEN_ONLY_BY_ADMIN = {**all_roles(404), "admin": 200}
@@ -230,6 +254,17 @@ WORKFLOW_ROWS: tuple[Row, ...] = (
         },
     ),
     Row("GET", "/api/v1/cases/{case_id}/actions", all_roles(200), other=_SEEN_ONLY_BY_ADMIN),
+    # Photos from the web: who may take an action that takes photos now (the case is
+    # being rectified: its department, supervisors, admins).
+    Row(
+        "POST",
+        "/api/v1/cases/{case_id}/photos",
+        {**all_roles(201), "inspector": 403, "patrol": 403},
+        other=_admin_only(201),
+        prepare=_rectifying,
+        files=_one_png,
+        ok_statuses=frozenset({201}),
+    ),
     Row("GET", "/api/v1/cases/{case_id}/duplicates", all_roles(200), other=_SEEN_ONLY_BY_ADMIN),
 )
 MATRIX = MATRIX + WORKFLOW_ROWS
@@ -272,7 +307,12 @@ def call(client: TestClient, world: World, row: Row, role: str, side: str) -> in
             extra[placeholder] = value
     headers = {**headers, **extra}
     response = client.request(
-        row.method, path, headers=headers, json=body, params=row.params or None
+        row.method,
+        path,
+        headers=headers,
+        json=body,
+        files=row.files() if row.files else None,
+        params=row.params or None,
     )
     if response.status_code >= 400 and row.method != "HEAD":  # HEAD answers have no body
         # Every refusal is in the error envelope, with a code a client can act on.
