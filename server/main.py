@@ -3,7 +3,9 @@
 from fastapi import FastAPI
 
 from server.admin.setup import install_admin
+from server.cases.web_photos import MAX_FILES
 from server.core.admission import DbAdmission
+from server.core.body_limit import MultipartBodyLimit
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
@@ -31,6 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.storage = make_storage(settings)
     app.add_middleware(TusResumableHeader, path_prefix=f"{API_PREFIX}/uploads")
+    # The most files one step takes, each at the upload limit, plus the form's own fields.
+    app.add_middleware(
+        MultipartBodyLimit, max_bytes=MAX_FILES * settings.upload_max_bytes + 1024 * 1024
+    )
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     install_admin(app, settings)  # /admin: the web admin (not in the OpenAPI schema)

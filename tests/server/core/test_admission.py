@@ -43,7 +43,7 @@ def test_a_full_admission_answers_503_with_retry_after_and_recovers() -> None:
 def small_app(settings: Settings) -> Iterator[FastAPI]:
     """Two admission slots (four pooled connections) and a threadpool of three threads:
     without admission, a crowd of requests deadlocks until the pool's timeout."""
-    app = create_app(settings.model_copy(update={"db_pool_size": 2}))
+    app = create_app(settings.model_copy(update={"db_pool_size": 2, "db_admission_wait_s": 120.0}))
 
     @app.get("/_test/threads")
     async def shrink_threadpool() -> dict[str, int]:
