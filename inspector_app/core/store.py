@@ -470,12 +470,15 @@ class Tx:
                     " updated_at = ? WHERE id = ?",
                     (case_id, iso(self.now), entity_id),
                 )
-            elif state == "rejected":
+            else:
+                # A conflict (its id or a photo id already used by someone else's data)
+                # will never apply either: shown with the server's reason like a
+                # rejection, the report kept whole, instead of "queued" for good.
                 self.update_report(
                     entity_id,
                     {"state": "rejected", "reject_code": code, "reject_message": message},
                 )
-        elif kind == "inspection.create" and state in ("done", "rejected"):
+        elif kind == "inspection.create":
             new_state = "synced" if state == "done" else "rejected"
             self.execute(
                 "UPDATE inspections SET state = ? WHERE id = ?",
@@ -764,10 +767,11 @@ class Store:
     def unsynced_items(self) -> int:
         """Drafts, operations still to be sent and photos still to be uploaded: what would
         be sent under the wrong account if another user took over this store. Rejected
-        operations are not counted: they are never sent again (they stay visible)."""
+        and conflicting operations are not counted: they are never sent again (they stay
+        visible)."""
         row = self._one(
             "SELECT (SELECT COUNT(*) FROM reports WHERE state = 'draft')"
-            " + (SELECT COUNT(*) FROM outbox WHERE state NOT IN ('done', 'rejected'))"
+            " + (SELECT COUNT(*) FROM outbox WHERE state NOT IN ('done', 'rejected', 'conflict'))"
             " + (SELECT COUNT(*) FROM photos p LEFT JOIN reports r ON r.id = p.report_id"
             "    WHERE p.uploaded = 0 AND (r.state IS NULL OR r.state != 'rejected'))"
         )
