@@ -1,7 +1,7 @@
 """Authentication dependencies: CurrentUser, CurrentScope, role requirements."""
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,7 +18,7 @@ from shared_schemas.enums import Role
 _bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login")
 
 
-def get_access_claims(
+async def get_access_claims(  # async: CPU only (a signature check), no threadpool trip
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AccessClaims:
@@ -56,11 +56,11 @@ def get_scope(session: SessionDep, user: CurrentUser) -> Scope:
 CurrentScope = Annotated[Scope, Depends(get_scope)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     """A dependency that lets only these roles through (403 names the allowed roles)."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"only {names} may do this; you are {user.role.value}")
