@@ -1,6 +1,7 @@
 """Sync benchmark: the tablet's engine against a real server on loopback, and a load run.
 
     .venv/bin/python -m bench.sync_bench [engine|load|all] [--db sqlite|postgresql|both]
+        [--reports N] [--no-photos]
 
 engine  1,000 reports with 2 photos of ~300 KB each, from a filled local store through the
         real sync engine (inspector_app.core.sync_engine) to a real uvicorn (subprocess,
@@ -8,7 +9,9 @@ engine  1,000 reports with 2 photos of ~300 KB each, from a filled local store t
         the photo phase (MB/s) and its ratio to a plain upload of the same bytes in one
         streaming request to the same server: one tus upload per photo created with the
         full length and sent in a single PATCH (the server's own fastest path; nothing is
-        added to the server for the benchmark).
+        added to the server for the benchmark). With --no-photos the reports carry two
+        tiny photos (~4 KB) that stay on the tablet (Wi-Fi-only setting, no Wi-Fi): only
+        the record phase is measured, and the store fills in seconds.
 load    200 simulated devices (raw httpx, asyncio) sign in, then push 5 batches of 20
         report.create ops each, all at once. Prints throughput and p50/p99 latency.
 
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 from PIL import Image
 from sqlmodel import Session
 
@@ -392,6 +396,7 @@ def run_load(
 
 NOISE_BYTES_PER_PIXEL = 0.67  # a noise JPEG at the app's quality 85 (calibrated)
 PLAIN_PART_MAX = 90 * 1024 * 1024  # a declared photo may be at most 100 MB (contract)
+NO_PHOTOS_KB = 4  # --no-photos: a report needs photos, but these are never uploaded
 
 
 def photo_bytes(seed: int, *, target_kb: int) -> bytes:
@@ -434,14 +439,22 @@ class EngineResult:
     plain_s: float
     plain_requests: int
     fill_s: float
+    photos_sent: bool = True
+    record_server_cpu_s: float = 0.0  # the server process's CPU time in the record phase
 
     def lines(self) -> list[str]:
         mb = self.photo_bytes / 1e6
-        return [
+        lines = [
             f"store filled through the capture API: {self.reports} reports, {self.photos} "
             f"photos ({mb:.0f} MB) in {self.fill_s:.0f} s (tmpfs, processing inline)",
             f"record phase: {self.reports} report.create ops in {self.record_s:.2f} s = "
-            f"{self.reports / self.record_s:.0f} ops/s",
+            f"{self.reports / self.record_s:.0f} ops/s; server CPU "
+            f"{self.record_server_cpu_s * 1000 / self.reports:.2f} ms per op",
+        ]
+        if not self.photos_sent:
+            return [*lines, "photo phase: skipped (--no-photos)"]
+        return [
+            *lines,
             f"photo phase: {self.photos} photos, {mb:.0f} MB in {self.photo_s:.1f} s = "
             f"{mb / self.photo_s:.1f} MB/s ({self.photos / self.photo_s:.0f} photos/s)",
             f"plain upload of the same bytes ({self.plain_requests} streaming PATCHes of up to "
@@ -451,25 +464,40 @@ class EngineResult:
         ]
 
 
-def _sync_through_engine(base: str, tablet: Path, username: str) -> tuple[float, float, Any]:
-    """One sync_once of the filled store: (record phase s, photo phase s, outcome)."""
+def _sync_through_engine(
+    base: str, tablet: Path, username: str, *, photos: bool = True, server_pid: int | None = None
+) -> tuple[float, float, Any, float]:
+    """One sync_once of the filled store: (record phase s, photo phase s, outcome, the
+    server's CPU s in the record phase: less sensitive to a busy machine than the wall
+    time). Without `photos`, the photos wait for Wi-Fi (Wi-Fi-only setting, no Wi-Fi)."""
     marks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    server = psutil.Process(server_pid) if server_pid is not None else None
 
     def on_progress(progress: SyncProgress) -> None:
+        if progress.phase not in marks and server is not None:
+            times = server.cpu_times()
+            cpu[progress.phase] = times.user + times.system
         marks.setdefault(progress.phase, time.perf_counter())
 
     with Store(tablet / "whistle.db") as store:
         client = ApiClient(store=store, base_url=base)
         client.login(username=username, password=PASSWORD)
         engine = SyncEngine(
-            store=store, client=client, photos_dir=tablet / "photos", on_progress=on_progress
+            store=store,
+            client=client,
+            photos_dir=tablet / "photos",
+            on_progress=on_progress,
+            wifi_only=lambda: not photos,
+            on_wifi=lambda: photos,
         )
         outcome = engine.sync_once()
         ended = time.perf_counter()
         client.close()
     if not outcome.ok or outcome.error:
         raise RuntimeError(f"the sync did not finish: {outcome}")
-    return marks["photos"] - marks["push"], ended - marks["photos"], outcome
+    record_cpu = cpu["photos"] - cpu["push"] if server is not None else 0.0
+    return marks["photos"] - marks["push"], ended - marks["photos"], outcome, record_cpu
 
 
 def _plain_upload(base: str, username: str, files: list[Path]) -> tuple[float, int]:
@@ -555,7 +583,9 @@ def _plain_upload(base: str, username: str, files: list[Path]) -> tuple[float, i
         return time.perf_counter() - started, len(parts)
 
 
-def run_engine(backend: str, template: Path, *, reports: int, fill_s: float) -> EngineResult:
+def run_engine(
+    backend: str, template: Path, *, reports: int, fill_s: float, photos: bool = True
+) -> EngineResult:
     with (
         tempfile.TemporaryDirectory(prefix="whistle-bench-", dir=DISK_TMP) as tmp,
         bench_world(backend, Path(tmp), users=1) as world,
@@ -565,21 +595,27 @@ def run_engine(backend: str, template: Path, *, reports: int, fill_s: float) -> 
         settings = world.settings.model_copy(update={"upload_max_bytes": 100 * 1024 * 1024})
         with ServerProcess(settings, log_path=Path(tmp) / "server.log") as server:
             username = world.usernames[0]
-            record_s, photo_s, outcome = _sync_through_engine(server.url, tablet, username)
+            record_s, photo_s, outcome, record_cpu = _sync_through_engine(
+                server.url, tablet, username, photos=photos, server_pid=server.pid
+            )
             with Store(tablet / "whistle.db") as store:
-                photos = [tablet / "photos" / (p.processed_path or "") for p in store.all_photos()]
-            plain_s, plain_requests = _plain_upload(server.api(""), username, photos)
-        if outcome.applied != reports or outcome.photos_sent != len(photos):
+                files = [tablet / "photos" / (p.processed_path or "") for p in store.all_photos()]
+            plain_s, plain_requests = (
+                _plain_upload(server.api(""), username, files) if photos else (0.0, 0)
+            )
+        if outcome.applied != reports or outcome.photos_sent != (len(files) if photos else 0):
             raise RuntimeError(f"not everything went: {outcome}")
         return EngineResult(
             reports=reports,
-            photos=len(photos),
-            photo_bytes=sum(p.stat().st_size for p in photos),
+            photos=len(files),
+            photo_bytes=sum(p.stat().st_size for p in files),
             record_s=record_s,
             photo_s=photo_s,
             plain_s=plain_s,
             plain_requests=plain_requests,
             fill_s=fill_s,
+            photos_sent=photos,
+            record_server_cpu_s=record_cpu,
         )
 
 
@@ -603,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--photo-kb", type=int, default=300)
+    parser.add_argument(
+        "--no-photos",
+        action="store_true",
+        help="engine run: tiny photos, not uploaded; measures the record phase only",
+    )
     parser.add_argument("--devices", type=int, default=200)
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -613,10 +654,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.what in ("engine", "all"):
             shm = SHM if os.access(SHM, os.W_OK) else None
             template = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=shm)))
-            print(
-                f"filling a tablet store: {args.reports} reports x 2 photos of ~{args.photo_kb} KB"
-            )
-            fill_s = fill_store(template, reports=args.reports, photo_kb=args.photo_kb)
+            photo_kb = NO_PHOTOS_KB if args.no_photos else args.photo_kb
+            print(f"filling a tablet store: {args.reports} reports x 2 photos of ~{photo_kb} KB")
+            fill_s = fill_store(template, reports=args.reports, photo_kb=photo_kb)
         for backend in backends:
             _run_backend(backend, args, template, fill_s)
     return 0
@@ -627,7 +667,9 @@ def _run_backend(
 ) -> None:
     if template is not None:
         print(f"[{backend}] engine run")
-        result = run_engine(backend, template, reports=args.reports, fill_s=fill_s)
+        result = run_engine(
+            backend, template, reports=args.reports, fill_s=fill_s, photos=not args.no_photos
+        )
         for line in result.lines():
             print(f"[{backend}]   {line}")
         sys.stdout.flush()

@@ -9,24 +9,37 @@ therefore seen every committed change <= N, and never skips one that committed l
 A rolled-back transaction (or savepoint) gives its seq back, so there are no holes either.
 """
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlmodel import Session, SQLModel, col
 
 from server.accounts.scope import Scope, area_filter, case_filter
 from server.areas.models import Area
 from server.cases.models import Case
+from server.core.clock import utcnow
 from server.sync.models import ChangeEntity, ChangeLog, SyncCounter, VerificationTask
 
 COUNTER_ID = 1
 
 
-def _bump(session: Session) -> int | None:
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's Core table: `session.execute(insert(table), rows)` is a plain executemany
+    (multi-row), without the ORM's per-row bookkeeping of `insert(Model)`."""
+    table = sa_inspect(model).local_table
+    if not isinstance(table, Table):  # pragma: no cover - every model here maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def _bump(session: Session, count: int) -> int | None:
     stmt = (
         update(SyncCounter)
         .where(col(SyncCounter.id) == COUNTER_ID)
-        .values(value=col(SyncCounter.value) + 1)
+        .values(value=col(SyncCounter.value) + count)
         .returning(col(SyncCounter.value))
     )
     value = session.execute(stmt).scalar_one_or_none()
@@ -35,7 +48,15 @@ def _bump(session: Session) -> int | None:
 
 def allocate_seq(session: Session) -> int:
     """The next change sequence number, allocated inside the caller's transaction."""
-    value = _bump(session)
+    return allocate_seqs(session, 1)
+
+
+def allocate_seqs(session: Session, count: int) -> int:
+    """`count` consecutive change sequence numbers in one counter bump (one lock, as for
+    one); returns the last: the range is `last - count + 1 .. last`."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    value = _bump(session, count)
     if value is not None:
         return value
     # First change ever (migrations create no rows): make the counter row. Two first
@@ -51,7 +72,7 @@ def allocate_seq(session: Session) -> int:
         .values(id=COUNTER_ID, value=0)
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    value = _bump(session)
+    value = _bump(session, count)
     if value is None:  # pragma: no cover - the row exists now
         raise RuntimeError("sync_counter row missing after insert")
     return value
@@ -114,6 +135,31 @@ def record_case_change(session: Session, case: Case, *, old_area_path: str | Non
         area_path=case.area_path,
         department_id=case.department_id,
     )
+
+
+def record_case_changes(session: Session, cases: Sequence[dict[str, Any]]) -> int:
+    """One change per case (hazard_case column values: id, area_path, department_id),
+    with consecutive seqs in the given order, from ONE counter bump and one multi-row
+    insert (the bulk report.create path). Returns the last seq, 0 if there is none."""
+    if not cases:
+        return 0
+    last = allocate_seqs(session, len(cases))
+    first = last - len(cases) + 1
+    now = utcnow()
+    values = [
+        {
+            "seq": first + i,
+            "entity": ChangeEntity.CASE,
+            "entity_id": str(case["id"]),
+            "area_path": case["area_path"],
+            "department_id": case.get("department_id"),
+            "assignee_id": None,
+            "created_at": now,
+        }
+        for i, case in enumerate(cases)
+    ]
+    session.execute(insert(table_of(ChangeLog)), values)
+    return last
 
 
 def record_task_change(session: Session, task: VerificationTask, *, case: Case) -> int:

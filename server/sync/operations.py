@@ -7,9 +7,12 @@ to the inspector on the tablet, so they are written in Chinese and English.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col, select
 
 from server.accounts.models import User
@@ -17,20 +20,23 @@ from server.accounts.scope import Scope
 from server.areas.models import Area
 from server.cases.models import Case, CaseEvent, Photo
 from server.core.clock import utcnow
+from server.core.errors import validation_details
 from server.sync.changes import record_case_change
-from server.sync.models import TaskStatus, VerificationTask
+from server.sync.models import ProcessedOperation, TaskStatus, VerificationTask
 from server.sync.tasks import complete_task, on_verification_result
 from server.taxonomy.models import Category
+from shared_schemas.common import WireModel
 from shared_schemas.enums import CaseStatus, OperationStatus
 from shared_schemas.geo import GeoPoint
 from shared_schemas.photos import PhotoDescriptor
 from shared_schemas.reports import HazardReport, InspectionResult, ReportAmend
-from shared_schemas.sync import OperationResult
+from shared_schemas.sync import OperationResult, SyncOperation
 
 PHOTO_KIND_REPORT = "before"
 PHOTO_KIND_VERIFICATION = "verification"
 # A photo an amend dropped from the report: kept (never lost), no longer counted.
 PHOTO_KIND_WITHDRAWN = "withdrawn"
+MESSAGE_MAX = 500  # sync_operation.message
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,96 @@ class Refused(Exception):
         self.case_id = case_id
 
 
+# ---------------------------------------------------------------- parsing and results
+
+
+def database_down(exc: DBAPIError) -> bool:
+    """An outage (the whole request fails with 503), not an error of one operation."""
+    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
+
+
+def _payload_message(exc: ValidationError) -> str:
+    details = validation_details(exc.errors())
+    if not details:
+        return "payload: not valid"
+    first = details[0]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    field = first["field"] if first["field"] != "body" else ""
+    return f"payload.{field}: {first['message']}{more}".replace("payload.:", "payload:")[
+        :MESSAGE_MAX
+    ]
+
+
+def _nul_field(value: Any, path: str = "payload") -> str | None:
+    """The first field whose text holds a NUL character (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = _nul_field(item, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
+def parse_payload(op: SyncOperation) -> WireModel:
+    """The op's payload validated for its kind, or `Refused` invalid_payload."""
+    try:
+        payload = op.parsed_payload()
+    except ValidationError as exc:
+        raise Refused("invalid_payload", _payload_message(exc)) from None
+    nul = _nul_field(op.payload)
+    if nul:
+        raise Refused("invalid_payload", f"{nul}: text must not contain NUL characters")
+    return payload
+
+
+def refused_result(op_id: UUID, refused: Refused) -> OperationResult:
+    return OperationResult(
+        op_id=op_id,
+        status=refused.status,
+        code=refused.code,
+        message=refused.message,
+        case_id=refused.case_id,
+    )
+
+
+def stored_result(row: ProcessedOperation) -> OperationResult:
+    """The answer to a replayed op: its stored result, unchanged."""
+    return OperationResult(
+        op_id=row.op_id, status=row.status, code=row.code, message=row.message, case_id=row.case_id
+    )
+
+
+def processed_values(
+    ctx: PushContext, op: SyncOperation, result: OperationResult, *, now: datetime
+) -> dict[str, Any]:
+    """The sync_operation row storing an op's result (the message cut to the column)."""
+    return {
+        "device_id": ctx.device_id,
+        "op_id": op.op_id,
+        "seq": op.seq,
+        "kind": op.kind,
+        "entity_id": op.entity_id,
+        "user_id": ctx.user.id,
+        "status": result.status,
+        "code": result.code,
+        "message": result.message[:MESSAGE_MAX] if result.message else None,
+        "case_id": result.case_id,
+        "processed_at": now,
+    }
+
+
 # ---------------------------------------------------------------- shared checks
 
 
-def _active_category(session: Session, code: str) -> Category:
-    category = session.get(Category, code)
+def check_category(code: str, category: Category | None) -> Category:
     if category is None or not category.active:
         raise Refused(
             "unknown_category", f"类别 {code} 已停用 / category {code} is not in use any more"
@@ -70,8 +161,7 @@ def _active_category(session: Session, code: str) -> Category:
     return category
 
 
-def _area_in_scope(session: Session, ctx: PushContext, code: str) -> Area:
-    area = session.exec(select(Area).where(Area.code == code)).first()
+def check_area(ctx: PushContext, code: str, area: Area | None) -> Area:
     if area is None or not area.is_active:
         raise Refused("unknown_area", f"没有网格 {code} / there is no area {code}")
     if not ctx.scope.covers_path(area.path):
@@ -82,37 +172,78 @@ def _area_in_scope(session: Session, ctx: PushContext, code: str) -> Area:
     return area
 
 
+def check_photos_free(photos: list[PhotoDescriptor], taken: set[UUID]) -> None:
+    """Photo ids are made on the tablet; one already used by another case is a conflict.
+    The first declared one in `taken` (the ids used by other cases) is named."""
+    first = next((p.id for p in photos if p.id in taken), None)
+    if first is not None:
+        raise Refused(
+            "photo_id_in_use",
+            f"照片编号 {first} 已被其他案件使用 / photo id {first} belongs to another case",
+            status=OperationStatus.CONFLICT,
+        )
+
+
+def existing_report(
+    op_id: UUID, *, ctx: PushContext, case_id: UUID, reporter_id: UUID
+) -> OperationResult:
+    """A report.create for a case that exists: `duplicate` if it is the caller's own
+    (the same report under another op id, e.g. an outbox rebuilt after a crash), else
+    the id belongs to someone else's report: `conflict`."""
+    if reporter_id == ctx.user.id:
+        return OperationResult(
+            op_id=op_id,
+            status=OperationStatus.DUPLICATE,
+            code="already_exists",
+            message="该上报已收到 / this report was already received",
+            case_id=case_id,
+        )
+    raise Refused(
+        "id_in_use",
+        "编号已被其他上报使用 / this report id is already used by another report",
+        status=OperationStatus.CONFLICT,
+    )
+
+
+def _active_category(session: Session, code: str) -> Category:
+    return check_category(code, session.get(Category, code))
+
+
+def _area_in_scope(session: Session, ctx: PushContext, code: str) -> Area:
+    return check_area(ctx, code, session.exec(select(Area).where(Area.code == code)).first())
+
+
 def _check_photo_ids(session: Session, photos: list[PhotoDescriptor], case_id: UUID) -> None:
-    """Photo ids are made on the tablet; one already used by another case is a conflict."""
     ids = [p.id for p in photos]
     if not ids:
         return
     taken = session.exec(
         select(Photo.id).where(col(Photo.id).in_(ids)).where(Photo.case_id != case_id)
-    ).first()
-    if taken is not None:
-        raise Refused(
-            "photo_id_in_use",
-            f"照片编号 {taken} 已被其他案件使用 / photo id {taken} belongs to another case",
-            status=OperationStatus.CONFLICT,
-        )
+    ).all()
+    check_photos_free(photos, set(taken))
+
+
+def photo_values(
+    p: PhotoDescriptor, *, case_id: UUID, kind: str, event_id: int | None = None
+) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "case_id": case_id,
+        "event_id": event_id,
+        "kind": kind,
+        "sha256": p.sha256,
+        "size_bytes": p.size_bytes,
+        "media_type": p.media_type,
+        "width": p.width,
+        "height": p.height,
+        "taken_at": p.taken_at,
+    }
 
 
 def _photo_row(
     p: PhotoDescriptor, *, case_id: UUID, kind: str, event_id: int | None = None
 ) -> Photo:
-    return Photo(
-        id=p.id,
-        case_id=case_id,
-        event_id=event_id,
-        kind=kind,
-        sha256=p.sha256,
-        size_bytes=p.size_bytes,
-        media_type=p.media_type,
-        width=p.width,
-        height=p.height,
-        taken_at=p.taken_at,
-    )
+    return Photo(**photo_values(p, case_id=case_id, kind=kind, event_id=event_id))
 
 
 def _applied(case_id: UUID, op_id: UUID) -> OperationResult:
@@ -122,62 +253,65 @@ def _applied(case_id: UUID, op_id: UUID) -> OperationResult:
 # ---------------------------------------------------------------- report.create
 
 
+def case_values(
+    report: HazardReport, *, ctx: PushContext, area: Area, now: datetime
+) -> dict[str, Any]:
+    """The hazard_case row a report.create makes (the other columns keep their defaults)."""
+    return {
+        "id": report.id,
+        "category_code": report.category,
+        "severity": report.severity,
+        "description": report.description,
+        "observed_at": report.observed_at,
+        "lat": report.location.lat,
+        "lon": report.location.lon,
+        "accuracy_m": report.location.accuracy_m,
+        "location_source": report.location.source,
+        "location_captured_at": report.location.captured_at,
+        "area_id": area.pk,
+        "area_path": area.path,
+        "address": report.address,
+        "reporter_id": ctx.user.id,
+        "device_id": ctx.device_id,
+        "photos_expected": len(report.photos),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def report_event_values(
+    case_id: UUID, *, ctx: PushContext, op_id: UUID, now: datetime
+) -> dict[str, Any]:
+    """The case_event `report` of a report.create."""
+    return {
+        "case_id": case_id,
+        "at": now,
+        "actor_id": ctx.user.id,
+        "action": "report",
+        "to_status": CaseStatus.REPORTED,
+        "changes": {"device_id": ctx.device_id, "op_id": str(op_id)},
+    }
+
+
 def create_report(
     session: Session, *, ctx: PushContext, op_id: UUID, report: HazardReport
 ) -> OperationResult:
+    """One report.create (the per-op path; runs of them go through bulk_create.py, which
+    must decide exactly as this does)."""
     existing = session.get(Case, report.id)
     if existing is not None:
-        if existing.reporter_id == ctx.user.id:
-            # The same report under another op id (e.g. an outbox rebuilt after a crash).
-            return OperationResult(
-                op_id=op_id,
-                status=OperationStatus.DUPLICATE,
-                code="already_exists",
-                message="该上报已收到 / this report was already received",
-                case_id=existing.id,
-            )
-        raise Refused(
-            "id_in_use",
-            "编号已被其他上报使用 / this report id is already used by another report",
-            status=OperationStatus.CONFLICT,
+        return existing_report(
+            op_id, ctx=ctx, case_id=existing.id, reporter_id=existing.reporter_id
         )
     _active_category(session, report.category)
     area = _area_in_scope(session, ctx, report.grid)
     _check_photo_ids(session, report.photos, report.id)
     now = utcnow()
-    case = Case(
-        id=report.id,
-        category_code=report.category,
-        severity=report.severity,
-        description=report.description,
-        observed_at=report.observed_at,
-        lat=report.location.lat,
-        lon=report.location.lon,
-        accuracy_m=report.location.accuracy_m,
-        location_source=report.location.source,
-        location_captured_at=report.location.captured_at,
-        area_id=area.pk,
-        area_path=area.path,
-        address=report.address,
-        reporter_id=ctx.user.id,
-        device_id=ctx.device_id,
-        photos_expected=len(report.photos),
-        created_at=now,
-        updated_at=now,
-    )
+    case = Case(**case_values(report, ctx=ctx, area=area, now=now))
     session.add(case)
     session.flush()
     session.add_all(_photo_row(p, case_id=case.id, kind=PHOTO_KIND_REPORT) for p in report.photos)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor_id=ctx.user.id,
-            action="report",
-            to_status=CaseStatus.REPORTED,
-            changes={"device_id": ctx.device_id, "op_id": str(op_id)},
-        )
-    )
+    session.add(CaseEvent(**report_event_values(case.id, ctx=ctx, op_id=op_id, now=now)))
     session.flush()
     record_case_change(session, case)
     return _applied(case.id, op_id)

@@ -6,9 +6,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy import func, or_, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from server.accounts.models import Organisation, User, UserArea
@@ -17,7 +16,8 @@ from server.areas.models import Area
 from server.cases.models import Case
 from server.core.clock import utcnow
 from server.core.config import Settings
-from server.core.errors import ApiError, validation_details
+from server.core.errors import ApiError
+from server.sync.bulk_create import apply_creates, split_runs
 from server.sync.changes import change_filter, current_seq
 from server.sync.models import ChangeEntity, ChangeLog, Device, ProcessedOperation, VerificationTask
 from server.sync.operations import (
@@ -26,6 +26,11 @@ from server.sync.operations import (
     amend_report,
     create_inspection,
     create_report,
+    database_down,
+    parse_payload,
+    processed_values,
+    refused_result,
+    stored_result,
 )
 from server.sync.schemas import DeviceOut, DevicesOut
 from server.taxonomy.models import Category
@@ -45,54 +50,13 @@ from shared_schemas.version import SUPPORTED_SCHEMA_VERSIONS
 log = logging.getLogger(__name__)
 
 PUSH_ROLES = frozenset({Role.INSPECTOR, Role.PATROL})
-MESSAGE_MAX = 500  # sync_operation.message
 
 
 # ---------------------------------------------------------------- push
 
 
-def _database_down(exc: DBAPIError) -> bool:
-    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
-
-
-def _payload_message(exc: ValidationError) -> str:
-    details = validation_details(exc.errors())
-    if not details:
-        return "payload: not valid"
-    first = details[0]
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    field = first["field"] if first["field"] != "body" else ""
-    return f"payload.{field}: {first['message']}{more}".replace("payload.:", "payload:")[
-        :MESSAGE_MAX
-    ]
-
-
-def _nul_field(value: Any, path: str = "payload") -> str | None:
-    """The first field whose text holds a NUL character (PostgreSQL cannot store one)."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, item in items:
-        found = _nul_field(item, f"{path}.{key}")
-        if found:
-            return found
-    return None
-
-
 def _dispatch(session: Session, ctx: PushContext, op: SyncOperation) -> OperationResult:
-    try:
-        payload = op.parsed_payload()
-    except ValidationError as exc:
-        raise Refused("invalid_payload", _payload_message(exc)) from None
-    nul = _nul_field(op.payload)
-    if nul:
-        raise Refused("invalid_payload", f"{nul}: text must not contain NUL characters")
+    payload = parse_payload(op)
     if isinstance(payload, HazardReport):
         return create_report(session, ctx=ctx, op_id=op.op_id, report=payload)
     if isinstance(payload, ReportAmend):
@@ -108,28 +72,11 @@ def _stored_result(session: Session, device_id: str, op_id: UUID) -> OperationRe
         .where(ProcessedOperation.device_id == device_id)
         .where(ProcessedOperation.op_id == op_id)
     ).first()
-    if row is None:
-        return None
-    return OperationResult(
-        op_id=row.op_id, status=row.status, code=row.code, message=row.message, case_id=row.case_id
-    )
+    return None if row is None else stored_result(row)
 
 
 def _store(session: Session, ctx: PushContext, op: SyncOperation, result: OperationResult) -> None:
-    session.add(
-        ProcessedOperation(
-            device_id=ctx.device_id,
-            op_id=op.op_id,
-            seq=op.seq,
-            kind=op.kind,
-            entity_id=op.entity_id,
-            user_id=ctx.user.id,
-            status=result.status,
-            code=result.code,
-            message=result.message[:MESSAGE_MAX] if result.message else None,
-            case_id=result.case_id,
-        )
-    )
+    session.add(ProcessedOperation(**processed_values(ctx, op, result, now=utcnow())))
     session.flush()
 
 
@@ -144,13 +91,7 @@ def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationRe
             _store(session, ctx, op, result)
         return result
     except Refused as refused:
-        result = OperationResult(
-            op_id=op.op_id,
-            status=refused.status,
-            code=refused.code,
-            message=refused.message,
-            case_id=refused.case_id,
-        )
+        result = refused_result(op.op_id, refused)
     except IntegrityError:
         # Most likely the same op pushed concurrently (a retry after a timeout) and
         # committed first: answer with its stored result.
@@ -165,7 +106,7 @@ def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationRe
             message="与服务器上的数据冲突 / conflicts with data already on the server",
         )
     except DBAPIError as exc:
-        if _database_down(exc):
+        if database_down(exc):
             raise  # the whole request fails (503) and rolls back: nothing half-written
         log.exception("database error applying op %s of device %s", op.op_id, ctx.device_id)
         # Not stored: the same op id may be pushed again once the cause is fixed.
@@ -219,20 +160,35 @@ def _upsert_device(
     )
 
 
-def _count_rejected(session: Session, device_id: str) -> None:
-    rejected = (
-        select(func.count())
-        .select_from(ProcessedOperation)
-        .where(ProcessedOperation.device_id == device_id)
-        .where(ProcessedOperation.status == OperationStatus.REJECTED)
-        .scalar_subquery()
+def _rejected_among(session: Session, device_id: str, op_ids: list[UUID]) -> int:
+    """How many of these ops have a stored `rejected` result (a primary-key lookup)."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(ProcessedOperation)
+            .where(ProcessedOperation.device_id == device_id)
+            .where(col(ProcessedOperation.op_id).in_(op_ids))
+            .where(ProcessedOperation.status == OperationStatus.REJECTED)
+        ).scalar_one()
     )
-    session.execute(update(Device).where(col(Device.id) == device_id).values(rejected_ops=rejected))
+
+
+def _add_rejected(session: Session, device_id: str, added: int) -> None:
+    """`device.rejected_ops` moves by the rejections this push stored: counted among the
+    push's own op ids before and after, so a replay adds nothing and the device's whole
+    history is never rescanned."""
+    if added:
+        session.execute(
+            update(Device)
+            .where(col(Device.id) == device_id)
+            .values(rejected_ops=col(Device.rejected_ops) + added)
+        )
 
 
 def push_batch(session: Session, *, user: User, scope: Scope, request: PushRequest) -> PushResponse:
-    """Apply a push: operations in seq order, each in its own savepoint, results in the
-    order of the request. Commits once at the end; a database outage fails it whole."""
+    """Apply a push: operations in seq order (runs of report.create in bulk, the others
+    each in its own savepoint), results in the order of the request. Commits once at the
+    end; a database outage fails it whole."""
     if request.schema_version not in SUPPORTED_SCHEMA_VERSIONS:
         supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
         raise ApiError(
@@ -248,10 +204,21 @@ def push_batch(session: Session, *, user: User, scope: Scope, request: PushReque
         session, device_id=request.device_id, user_id=user.id, status=request.device_status
     )
     ctx = PushContext(user=user, scope=scope, device_id=request.device_id)
+    op_ids = [op.op_id for op in request.ops]
+    rejected_before = _rejected_among(session, request.device_id, op_ids) if op_ids else 0
     results: dict[UUID, OperationResult] = {}
-    for op in sorted(request.ops, key=lambda o: o.seq):
-        results[op.op_id] = _apply(session, ctx, op)
-    _count_rejected(session, request.device_id)
+    # Runs of report.create go in bulk (bulk_create.py); the rest, or a run whose bulk
+    # insert failed, op by op. Runs keep seq order.
+    for creates, run in split_runs(sorted(request.ops, key=lambda o: o.seq)):
+        bulk = apply_creates(session, ctx=ctx, ops=run) if creates else None
+        if bulk is not None:
+            results.update(bulk)
+            continue
+        for op in run:
+            results[op.op_id] = _apply(session, ctx, op)
+    if op_ids:
+        rejected_after = _rejected_among(session, request.device_id, op_ids)
+        _add_rejected(session, request.device_id, rejected_after - rejected_before)
     session.commit()
     return PushResponse(results=[results[op.op_id] for op in request.ops], server_time=utcnow())
 

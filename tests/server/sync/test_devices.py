@@ -60,3 +60,25 @@ def test_inspector_may_not_list_devices(client: TestClient, inspector_a: dict[st
     response = client.get("/api/v1/devices", headers=inspector_a)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_rejected_ops_grow_by_new_rejections_only(client: TestClient, as_user: Headers) -> None:
+    a = as_user("inspector_a")
+    bad = create_op(report(grid="NOPE"))
+    good = create_op(report())
+
+    def rejected() -> int:
+        devices = client.get("/api/v1/devices", headers=as_user("supervisor_a")).json()
+        return int(devices["devices"][0]["rejected_ops"])
+
+    push(client, a, [bad, good], device_id="tab-a")
+    assert rejected() == 1
+    push(client, a, [bad, good], device_id="tab-a")  # the lost-response replay
+    assert rejected() == 1
+    push(
+        client,
+        a,
+        [create_op(report(grid="NOPE")), create_op(report(grid="NOPE"))],
+        device_id="tab-a",
+    )
+    assert rejected() == 3

@@ -315,6 +315,8 @@ def test_database_outage_mid_batch_writes_nothing(
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
         return real(*args, **kwargs)
 
+    # The per-op path (test_push_bulk.py has the bulk path's outage).
+    monkeypatch.setattr("server.sync.bulk_create.FAST_CREATES", False)
     monkeypatch.setattr("server.sync.service.create_report", flaky)
     response = push_raw(client, inspector_a, [create_op(report(), 1), create_op(report(), 2)])
     assert response.status_code == 503
