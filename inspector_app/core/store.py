@@ -640,6 +640,25 @@ class Store:
             finally:
                 self._in_tx = False
 
+    def record_upload(self, photo_id: str, *, upload_url: str | None, uploaded: bool) -> None:
+        """Photo-upload bookkeeping (the tus URL, "uploaded") in its own commit, without
+        the fsync of ``synchronous=FULL`` (NORMAL for this commit only). WAL keeps commits
+        in order: it becomes durable with the next FULL commit or checkpoint, and a power
+        cut can only lose it, never corrupt the file. Losing it costs work, never data: a
+        lost URL means a new upload (the old one expires on the server); a lost
+        "uploaded" means the photo is offered again and the server, which has it by
+        photo id and sha256, answers with a finished upload and changes nothing. Reports,
+        photos and operations keep FULL commits."""
+        with self._lock:
+            if self._in_tx:
+                raise RuntimeError("nested transactions are not supported")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                with self.transaction() as tx:
+                    tx.set_upload(photo_id, upload_url=upload_url, uploaded=uploaded)
+            finally:
+                self._conn.execute("PRAGMA synchronous = FULL")
+
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, params).fetchall())
@@ -720,18 +739,22 @@ class Store:
         due = iso(now or self.clock())
         blocked: set[str] = set()
         batch: list[Operation] = []
-        for op in self.list_ops(states=OPEN_OP_STATES):
-            if op.entity_id in blocked:
-                continue
-            ready = op.state == "pending" and (
-                op.next_attempt_at is None or iso(op.next_attempt_at) <= due
-            )
-            if not ready:
-                blocked.add(op.entity_id)
-                continue
-            batch.append(op)
-            if len(batch) >= limit:
-                break
+        marks = ", ".join("?" for _ in OPEN_OP_STATES)
+        sql = f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY seq"  # noqa: S608
+        # Read row by row and build only the batch's operations: the queue can be long
+        # (a push of 100 from 1,000 queued must not parse all 1,000 payloads).
+        with self._lock:
+            for row in self._conn.execute(sql, OPEN_OP_STATES):
+                if row["entity_id"] in blocked:
+                    continue
+                next_at = parse_time(row["next_attempt_at"])
+                ready = row["state"] == "pending" and (next_at is None or iso(next_at) <= due)
+                if not ready:
+                    blocked.add(row["entity_id"])
+                    continue
+                batch.append(Operation.from_row(row))
+                if len(batch) >= limit:
+                    break
         return batch
 
     def get_task(self, task_id: str) -> Task | None:

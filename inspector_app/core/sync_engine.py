@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +57,9 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 # Codes of a rejected op that the server did not store (its own fault): retried later.
 RETRYABLE_REJECTIONS = frozenset({"server_error"})
 LAST_ERROR_MAX = 200  # DeviceStatus.last_error is ShortText
+# Photos uploaded at once: overlaps one upload's round trips and the server's per-photo
+# work (fsync, database) with the others' bytes. A few are enough on one link.
+DEFAULT_PHOTO_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,13 @@ class SyncEngine:
         backoff: Backoff | None = None,
         uploader: TusUploader | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        photo_workers: int = DEFAULT_PHOTO_WORKERS,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if photo_workers < 1:
+            raise ValueError("photo_workers must be at least 1")
+        self.photo_workers = photo_workers  # uploads in flight at once in the photo phase
         self.store = store
         self.client = client
         self.photos_dir = Path(photos_dir)
@@ -435,24 +442,70 @@ class SyncEngine:
         items = self._uploadable(force)
         run.bytes_total = sum(photo.size_bytes or 0 for photo, _ in items)
         run.show("photos", f"{len(items)} photos to send")
-        for photo, report_id in items:
-            if self._stopping.is_set():
-                run.notes.append("stopped")
-                return
+        if not items:
+            return
+        # Several uploads in flight (photo_workers). Results are handled here, on the
+        # cycle's thread, in the order they finish; only the byte count is shared, under
+        # a lock, so progress stays monotonic. A failure that ends the phase (network,
+        # 5xx, sign-in, a bug) stops new uploads; those in flight finish, then it is
+        # raised as the sequential loop did.
+        progress = threading.Lock()
+        halt = threading.Event()
+
+        def add_bytes(count: int) -> None:
+            with progress:
+                run.add_bytes(count)
+
+        def send(photo: Any, report_id: str) -> bool:
+            if halt.is_set() or self._stopping.is_set():
+                return False  # not started
             path = self.photos_dir / (photo.processed_path or "")
             try:
-                self.uploader.upload(photo, path, report_id=report_id, on_bytes=run.add_bytes)
-            except Refused as exc:
-                if exc.code == "photo_not_declared":  # the report is not on the server yet
-                    run.notes.append(f"photo {photo.id} waits for its report")
+                self.uploader.upload(photo, path, report_id=report_id, on_bytes=add_bytes)
+            except (Refused, LocalPhotoError):
+                raise  # this photo only
+            except BaseException:
+                halt.set()  # at once, so no worker starts another upload meanwhile
+                raise
+            return True
+
+        failure: BaseException | None = None
+        workers = min(self.photo_workers, len(items))
+        with ThreadPoolExecutor(workers, thread_name_prefix="whistle-photo") as pool:
+            futures = {pool.submit(send, photo, r): photo for photo, r in items}
+            for future in as_completed(futures):
+                photo = futures[future]
+                try:
+                    sent = future.result()
+                except BaseException as exc:  # classified here, raised after the others
+                    if not self._photo_failed(run, photo.id, exc):
+                        halt.set()
+                        if failure is None or (
+                            isinstance(exc, AuthRequired) and not isinstance(failure, AuthRequired)
+                        ):
+                            failure = exc
                     continue
-                self._photo_refused(run, photo.id, _describe(exc))
-                continue
-            except LocalPhotoError as exc:
-                self._photo_refused(run, photo.id, str(exc))
-                continue
-            run.photos_sent += 1
-            self._forget_photo_error(photo.id)
+                if sent:
+                    run.photos_sent += 1
+                    self._forget_photo_error(photo.id)
+        if self._stopping.is_set():
+            run.notes.append("stopped")
+        if failure is not None:
+            raise failure
+
+    def _photo_failed(self, run: _Run, photo_id: str, exc: BaseException) -> bool:
+        """Handle one photo's refusal (True: the others go on); False for a failure that
+        ends the phase (network, 5xx, sign-in, a bug)."""
+        if isinstance(exc, Refused):
+            if exc.code == "photo_not_declared":  # the report is not on the server yet
+                run.notes.append(f"photo {photo_id} waits for its report")
+            else:
+                self._photo_refused(run, photo_id, _describe(exc))
+            return True
+        if isinstance(exc, LocalPhotoError):
+            self._photo_refused(run, photo_id, str(exc))
+            return True
+        return False
 
     def _photo_refused(self, run: _Run, photo_id: str, message: str) -> None:
         log.warning("photo %s refused: %s", photo_id, message)

@@ -8,7 +8,15 @@
 * 409 offset_mismatch: resume at the server's offset; 460 checksum_mismatch: send the
   chunk again; 404/410 (expired or lost upload) and a refused whole file: a new upload;
   423 upload_locked (a dead PATCH still held by the server): wait a little and retry;
-* a photo the server already has answers creation with offset == length: nothing to send.
+* a photo the server already has answers creation with offset == length: nothing to send;
+* creation-with-upload (when the server offers it, asked once by OPTIONS): a file of at
+  most one chunk goes in the POST itself, checksummed with its sha256: one request per
+  photo. The answer's Upload-Offset says how much the server kept; anything short of the
+  end goes on by PATCH, as does everything on a server without the extension.
+
+Bookkeeping (the upload URL, "uploaded") is committed without an immediate fsync
+(``Store.record_upload``): a power cut that loses it only costs a new upload or a photo
+offered again, which the server answers at once (it has the photo: offset == length).
 
 Failures the caller should retry later surface as NetworkError / RetryableError, refusals
 as Refused (with the server's code), a missing or changed local file as LocalPhotoError.
@@ -19,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +69,11 @@ def sha1_checksum(chunk: bytes) -> str:
     return "sha1 " + base64.b64encode(hashlib.sha1(chunk).digest()).decode("ascii")  # noqa: S324 (tus requires sha1)
 
 
+def sha256_checksum(digest: bytes) -> str:
+    """``Upload-Checksum`` for data whose sha256 ``digest`` (raw bytes) is known."""
+    return "sha256 " + base64.b64encode(digest).decode("ascii")
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     lowered = name.lower()
     for key, value in headers.items():
@@ -88,7 +102,10 @@ class TusUploader:
         sleep: Callable[[float], None] = time.sleep,
         locked_retries: int = 8,
         locked_delay_s: float = 0.25,
+        creation_with_upload: bool | None = None,
     ) -> None:
+        """``creation_with_upload``: None asks the server (OPTIONS, once); False never
+        sends bytes with the POST."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
         self.client = client
@@ -97,6 +114,8 @@ class TusUploader:
         self.sleep = sleep
         self.locked_retries = locked_retries
         self.locked_delay_s = locked_delay_s
+        self._with_upload = creation_with_upload
+        self._discovery = threading.Lock()  # one OPTIONS even with several workers
 
     # ------------------------------------------------------------ protocol steps
     def _tus(self, method: str, url: str, **kwargs: Any) -> dict[str, str]:
@@ -111,6 +130,25 @@ class TusUploader:
                     raise
                 self.sleep(self.locked_delay_s * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def offers_creation_with_upload(self) -> bool:
+        """Whether the server takes bytes with the POST (Tus-Extension, asked once)."""
+        with self._discovery:
+            if self._with_upload is None:
+                try:
+                    response = self.client.request(
+                        "OPTIONS",
+                        "/uploads",
+                        authenticated=False,
+                        headers={"Tus-Resumable": TUS_VERSION},
+                    )
+                except Refused:  # no discovery here: plain creation always works
+                    self._with_upload = False
+                else:
+                    offered = _header(dict(response.headers), "Tus-Extension") or ""
+                    names = {name.strip() for name in offered.split(",")}
+                    self._with_upload = "creation-with-upload" in names
+            return self._with_upload
 
     def server_offset(self, url: str, length: int) -> int | None:
         """HEAD: the server's offset, or None when the upload is gone, expired or for
@@ -129,24 +167,50 @@ class TusUploader:
             return None
         return offset
 
-    def create(self, photo: Photo, *, length: int, report_id: str) -> tuple[str, int]:
-        """POST /uploads; stores the new URL on the photo; returns (url, offset)."""
+    def create(
+        self, photo: Photo, *, length: int, report_id: str, body: bytes | None = None
+    ) -> tuple[str, int]:
+        """POST /uploads (with ``body``, the whole file, by creation-with-upload); stores
+        the new URL on the photo, marked uploaded when the server has every byte;
+        returns (url, offset)."""
         metadata = tus_metadata(
             {"photo_id": photo.id, "report_id": report_id, "sha256": photo.sha256 or ""}
         )
-        headers = self._tus(
-            "POST",
-            "/uploads",
-            headers={"Upload-Length": str(length), "Upload-Metadata": metadata},
-        )
-        location = _header(headers, "Location")
+        headers = {"Upload-Length": str(length), "Upload-Metadata": metadata}
+        if body is None:
+            answer = self._tus("POST", "/uploads", headers=headers)
+        else:
+            headers["Content-Type"] = OFFSET_CONTENT_TYPE
+            # The photo's sha256 (start_new checked the body against it): not hashed again.
+            digest = photo.sha256 or hashlib.sha256(body).hexdigest()
+            headers["Upload-Checksum"] = sha256_checksum(bytes.fromhex(digest))
+            answer = self._post_with_body(photo, headers, body)
+        location = _header(answer, "Location")
         if not location:
             raise NetworkError("upload creation answered without Location", code="bad_response")
         url = self.client.absolute(location)
-        with self.store.transaction() as tx:
-            tx.set_upload(photo.id, upload_url=url, uploaded=False)
-        offset = _offset_of(headers)
-        return url, 0 if offset is None else offset
+        offset = _offset_of(answer) or 0
+        self.store.record_upload(photo.id, upload_url=url, uploaded=offset >= length)
+        return url, offset
+
+    def _post_with_body(self, photo: Photo, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """The POST of creation-with-upload; a body damaged on the way (460, or a size
+        the server did not get) is sent again a few times, then left for later."""
+        for attempt in range(MAX_CHECKSUM_RETRIES + 1):
+            try:
+                return self._tus("POST", "/uploads", headers=headers, content=body)
+            except Refused as exc:
+                damaged = exc.status == 460 or exc.code == "size_mismatch"
+                if not damaged:
+                    raise
+                if attempt >= MAX_CHECKSUM_RETRIES:
+                    raise RetryableError(
+                        f"photo {photo.id}: the upload keeps arriving damaged",
+                        status=exc.status,
+                        code=exc.code,
+                    ) from exc
+                log.info("photo %s: sending again after %s", photo.id, exc.code)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def patch(self, url: str, offset: int, chunk: bytes) -> int:
         """PATCH one chunk at ``offset``; returns the server's new offset."""
@@ -202,17 +266,28 @@ class TusUploader:
                 reported = offset
 
         def start_new() -> tuple[str, int]:
-            if current.sha256 is not None and sha256_file(path) != current.sha256:
+            body: bytes | None = None
+            if length <= self.chunk_size and self.offers_creation_with_upload():
+                body = path.read_bytes()  # one read: hashed here, sent in the POST
+                if len(body) != length:
+                    raise LocalPhotoError(f"photo {photo.id}: the file changed while read")
+                digest = hashlib.sha256(body).hexdigest()
+            else:
+                digest = sha256_file(path)
+            if current.sha256 is not None and digest != current.sha256:
                 raise LocalPhotoError(
                     f"photo {photo.id}: the file on the tablet changed since it was saved "
                     "(sha256 differs)"
                 )
-            return self.create(current, length=length, report_id=report_id)
+            return self.create(current, length=length, report_id=report_id, body=body)
 
         url = current.upload_url
         offset = self.server_offset(url, length) if url else None
         if url is None or offset is None:
             url, offset = start_new()
+            if offset >= length:  # all sent with the POST, or the server had it: recorded
+                progress(length)
+                return
         progress(offset)
         restarts = checksum_failures = resyncs = 0
         with open(path, "rb") as handle:
@@ -250,8 +325,7 @@ class TusUploader:
                     log.info("photo %s: starting a new upload after %s", photo.id, exc.code)
                     url, offset = start_new()
                 progress(offset)
-        with self.store.transaction() as tx:
-            tx.set_upload(photo.id, upload_url=url, uploaded=True)
+        self.store.record_upload(photo.id, upload_url=url, uploaded=True)
         progress(length)
 
     @staticmethod
@@ -266,4 +340,11 @@ class TusUploader:
         return "raise"
 
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "LocalPhotoError", "TusUploader", "sha1_checksum", "tus_metadata"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "LocalPhotoError",
+    "TusUploader",
+    "sha1_checksum",
+    "sha256_checksum",
+    "tus_metadata",
+]

@@ -46,9 +46,12 @@ class PhotoStorage(Protocol):
         """Store data under `key` (default: its content address); return the key."""
         ...
 
-    def put_file(self, path: Path, *, sha256_hex: str | None = None) -> str:
+    def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:
         """Store a finished local file under its content address; return the key.
-        `sha256_hex`, when given, is the caller's verified digest of the file."""
+        `sha256_hex`, when given, is the caller's verified digest of the file. With
+        `move`, the caller gives the file up and has already fsynced its data: a backend
+        on the same filesystem may take it by rename (the file is then gone); others copy
+        it and leave it where it was (the caller removes it with `missing_ok`)."""
         ...
 
     def open(self, key: str) -> ReadableObject:

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from server.storage.base import PhotoStorage
 
 
-def get_storage(request: Request) -> PhotoStorage:
+async def get_storage(request: Request) -> PhotoStorage:  # async: no threadpool trip
     storage: PhotoStorage = request.app.state.storage
     return storage
 

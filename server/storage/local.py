@@ -2,9 +2,12 @@
 
 Written to a temporary name, fsynced, then renamed (and the directory fsynced): a crash
 never leaves a partial file under a final name, and writing the same content twice is a
-no-op.
+no-op. A finished upload whose data the caller already fsynced is *moved* in
+(`put_file(..., move=True)`): one rename and the directory's fsync instead of a copy and a
+second fsync of the data; across filesystems it falls back to the copy.
 """
 
+import errno
 import hashlib
 import os
 import shutil
@@ -43,8 +46,14 @@ class LocalPhotoStorage:
     def size(self, key: str) -> int:
         return self.path_for(key).stat().st_size
 
+    def _make_parent(self, final: Path) -> None:
+        """The fan-out directory, its own entry made durable when it is new."""
+        if not final.parent.is_dir():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(final.parent.parent)
+
     def _write_atomically(self, final: Path, write: Callable[[BinaryIO], object]) -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._make_parent(final)
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -66,10 +75,12 @@ class LocalPhotoStorage:
         self._write_atomically(final, lambda fh: fh.write(data))
         return key
 
-    def put_file(self, path: Path, *, sha256_hex: str | None = None) -> str:
+    def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:
         key = self.key_for(sha256_hex or file_sha256(path))
         final = self.path_for(key)
         if final.is_file() and final.stat().st_size == path.stat().st_size:
+            return key
+        if move and self._move_in(path, final):
             return key
 
         def copy(fh: BinaryIO) -> None:
@@ -78,6 +89,20 @@ class LocalPhotoStorage:
 
         self._write_atomically(final, copy)
         return key
+
+    def _move_in(self, path: Path, final: Path) -> bool:
+        """Rename a finished file whose data is already fsynced into place and make the
+        rename durable (the directory's fsync). False when `path` is on another
+        filesystem (then the caller copies)."""
+        self._make_parent(final)
+        try:
+            os.replace(path, final)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                return False
+            raise
+        _fsync_dir(final.parent)
+        return True
 
     def open(self, key: str) -> BinaryIO:
         return self.path_for(key).open("rb")

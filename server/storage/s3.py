@@ -77,7 +77,8 @@ class S3PhotoStorage:
         self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
         return key
 
-    def put_file(self, path: Path, *, sha256_hex: str | None = None) -> str:
+    def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:
+        # `move` changes nothing here: the object is uploaded, the caller removes the file.
         key = self.key_for(sha256_hex or file_sha256(path))
         head = self._head(key)
         if head is not None and int(head["ContentLength"]) == path.stat().st_size:

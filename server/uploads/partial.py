@@ -24,21 +24,23 @@ def partial_path(storage_dir: Path, upload_id: UUID) -> Path:
 
 
 def create_partial(path: Path) -> None:
+    """An empty partial file. Not fsynced: if a crash loses it, the next PATCH answers 410
+    upload_lost and the client starts a new upload (no byte was acknowledged yet)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
 
 
 class PartialFile:
     """An open, locked partial file. Use as a context manager."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
-        # No O_CREAT: a missing file means the partial data is gone.
-        self._fd = os.open(path, os.O_RDWR)
+        # Without `create` there is no O_CREAT: a missing file means the data is gone.
+        # With it the file must be new (a creation-with-upload POST names a fresh id).
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, flags, 0o600)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -55,10 +57,12 @@ class PartialFile:
         return os.fstat(self._fd).st_size
 
     def truncate(self, size: int) -> None:
-        """Cut the file to `size` (drops bytes beyond the committed offset) and sync."""
-        os.ftruncate(self._fd, size)
+        """Cut the file to `size` (drops bytes beyond the committed offset) and sync the
+        cut; a file already that long is only positioned (no fsync for nothing)."""
+        if os.fstat(self._fd).st_size != size:
+            os.ftruncate(self._fd, size)
+            os.fsync(self._fd)
         os.lseek(self._fd, size, os.SEEK_SET)
-        os.fsync(self._fd)
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)

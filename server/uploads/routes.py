@@ -2,36 +2,43 @@
 
 tus flow: OPTIONS (discovery) -> POST (creation; Upload-Length and Upload-Metadata
 photo_id, report_id, sha256) -> PATCH chunks (Upload-Offset, Upload-Checksum) -> after an
-interruption HEAD (Upload-Offset) and PATCH on. See docs/sync.md, "Photo uploads".
+interruption HEAD (Upload-Offset) and PATCH on. With creation-with-upload the POST carries
+the first bytes (a small photo: all of them, one request). See docs/sync.md, "Photo
+uploads".
 """
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy import inspect
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from server.accounts.deps import CurrentScope, CurrentUser
 from server.core.clock import utcnow
+from server.core.config import Settings
 from server.core.deps import SessionDep, SettingsDep
 from server.core.errors import ERROR_RESPONSES, ApiError
+from server.storage.base import PhotoStorage
 from server.storage.deps import StorageDep
 from server.uploads import service
+from server.uploads.body import Body, drain
 from server.uploads.images import THUMB_EDGE
+from server.uploads.models import Upload
 from server.uploads.partial import PartialBusy, PartialFile
 from server.uploads.tus import (
     CHECKSUM_ALGORITHMS,
-    CHECKSUM_MISMATCH,
     OFFSET_CONTENT_TYPE,
     TUS_EXTENSIONS,
     TUS_VERSION,
-    Checksum,
     TusResumable,
     http_date,
     parse_checksum,
     parse_metadata,
     parse_non_negative,
+    too_large,
 )
 from shared_schemas.errors import ErrorEnvelope
 
@@ -56,11 +63,6 @@ def _location(upload_id: UUID) -> str:
     return f"{API_PREFIX}/uploads/{upload_id}"
 
 
-def _too_large(message: str, settings_max: int | None = None) -> ApiError:
-    headers = {"Tus-Max-Size": str(settings_max)} if settings_max is not None else None
-    return ApiError(413, "too_large", message, headers=headers)
-
-
 @router.options("/uploads", status_code=204, summary="tus discovery (no sign-in needed)")
 def tus_options(settings: SettingsDep) -> Response:
     return Response(
@@ -74,43 +76,129 @@ def tus_options(settings: SettingsDep) -> Response:
     )
 
 
+def _created(upload: Upload) -> Response:
+    headers = {"Location": _location(upload.id), "Upload-Offset": str(upload.offset)}
+    if upload.completed_at is None:
+        headers["Upload-Expires"] = http_date(upload.expires_at)
+    return Response(status_code=201, headers=headers)
+
+
+def _carries_upload(content_type: str | None) -> bool:
+    """creation-with-upload: a POST whose body is the first bytes of the upload says so
+    with the PATCH content type; any other POST body is ignored (plain creation)."""
+    return (content_type or "").split(";")[0].strip().lower() == OFFSET_CONTENT_TYPE
+
+
 @router.post(
     "/uploads",
     status_code=201,
-    summary="tus creation: start uploading one declared photo",
+    summary="tus creation (and creation-with-upload): start uploading one declared photo",
     responses={**_TUS_ERRORS, 201: {"description": "Created; Location names the upload"}},
 )
-def create_upload(
+async def create_upload(
+    request: Request,
     _tus: TusResumable,
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
     upload_length: Annotated[str | None, Header()] = None,
     upload_metadata: Annotated[str | None, Header()] = None,
     upload_defer_length: Annotated[str | None, Header(include_in_schema=False)] = None,
+    content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
+    upload_checksum: Annotated[str | None, Header(include_in_schema=False)] = None,
+    content_length: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     if upload_defer_length is not None:
         raise ApiError(400, "bad_request", "Upload-Defer-Length is not supported")
     length = parse_non_negative("Upload-Length", upload_length)
     if length > settings.upload_max_bytes:
-        raise _too_large(
+        raise too_large(
             f"the file is {length} bytes; the limit is {settings.upload_max_bytes}",
             settings.upload_max_bytes,
         )
+    metadata = parse_metadata(upload_metadata)
+    with_body = _carries_upload(content_type)
+    checksum = parse_checksum(upload_checksum) if with_body else None
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    if declared > length:
+        raise too_large(f"the body is longer than the {length} bytes of the upload")
     now = utcnow()
-    service.expire_uploads(session, settings=settings, now=now, limit=20)
-    upload = service.create_upload(
+
+    def begin() -> Upload:  # one trip to a thread: the sweep, then the creation
+        _sweep_expired(request, session, settings, now)
+        create = service.start_upload_with_body if with_body else service.create_upload
+        return create(
+            session, settings=settings, user=user, length=length, metadata=metadata, now=now
+        )
+
+    upload = await run_in_threadpool(begin)
+    if not with_body:
+        return _created(upload)
+    if upload.completed_at is not None:  # received before: the body changes nothing
+        await drain(request, length)
+        return _created(upload)
+    path = service.partial_file_path(settings, upload)
+    stored = False
+    try:
+        with PartialFile(path, create=True) as partial:
+            body = Body(partial, remaining=length, checksum=checksum, whole_file=True)
+            if not await body.read(request):  # the client went away: nothing was stored
+                return Response(status_code=400)
+
+            upload = await run_in_threadpool(
+                _append, session, settings=settings, storage=storage, upload=upload, body=body
+            )
+            stored = True
+    finally:
+        if not stored:
+            path.unlink(missing_ok=True)
+    return _created(upload)
+
+
+def _append(
+    session: Session, *, settings: Settings, storage: PhotoStorage, upload: Upload, body: Body
+) -> Upload:
+    """After the body was read, in one trip to a thread: write its rest, fsync (the one
+    fsync of the data: a finished file is then moved into storage, not copied), then
+    finish or move the offset. A creation-with-upload's upload is stored here, once."""
+    received = body.settle()
+    if not received and inspect(upload).persistent:
+        return upload
+    body.partial.sync()
+    if upload.offset + received == upload.length:
+        return service.finish(
+            session,
+            settings=settings,
+            storage=storage,
+            upload=upload,
+            old_offset=upload.offset,
+            now=utcnow(),
+            sha256_hex=body.sha256_hex,
+        )
+    if not inspect(upload).persistent:  # part of the file: kept, resumed by PATCH
+        return service.keep_new_upload(session, upload=upload, offset=received)
+    return service.append_committed(
         session,
         settings=settings,
-        user=user,
-        length=length,
-        metadata=parse_metadata(upload_metadata),
-        now=now,
+        upload=upload,
+        old_offset=upload.offset,
+        new_offset=upload.offset + received,
+        now=utcnow(),
     )
-    headers = {"Location": _location(upload.id), "Upload-Offset": str(upload.offset)}
-    if upload.completed_at is None:
-        headers["Upload-Expires"] = http_date(upload.expires_at)
-    return Response(status_code=201, headers=headers)
+
+
+EXPIRY_SWEEP_EVERY = timedelta(minutes=1)
+
+
+def _sweep_expired(request: Request, session: Session, settings: Settings, now: datetime) -> None:
+    """Expired uploads are removed on creation, at most once a minute per process (else
+    a query and a commit per photo); `whistle-server expire-uploads` does it from cron."""
+    last: datetime | None = getattr(request.app.state, "uploads_swept_at", None)
+    if last is not None and abs(now - last) < EXPIRY_SWEEP_EVERY:
+        return
+    request.app.state.uploads_swept_at = now
+    service.expire_uploads(session, settings=settings, now=now, limit=20)
 
 
 @router.head(
@@ -185,39 +273,21 @@ async def patch_upload(
         remaining = upload.length - upload.offset
         declared = int(content_length) if content_length and content_length.isdigit() else 0
         if declared > remaining:
-            raise _too_large(f"the chunk is longer than the {remaining} bytes still expected")
+            raise too_large(f"the chunk is longer than the {remaining} bytes still expected")
         if partial.size() < upload.offset:
             partial.close()
             await run_in_threadpool(service.discard, session, settings=settings, upload=upload)
             raise ApiError(410, "upload_lost", "the bytes of this upload are gone; start anew")
         # Bytes past the committed offset are from a PATCH that died: drop them.
         await run_in_threadpool(partial.truncate, upload.offset)
-        received = await _receive(request, partial, remaining, checksum)
-        if received is None:  # the client went away mid-chunk: its bytes are dropped
+        body = Body(partial, remaining=remaining, checksum=checksum, whole_file=upload.offset == 0)
+        if not await body.read(request):  # the client went away mid-chunk: bytes dropped
             await run_in_threadpool(partial.truncate, upload.offset)
             return Response(status_code=400)
-        await run_in_threadpool(partial.sync)
-        new_offset = upload.offset + received
-        if new_offset == upload.length:
-            upload = await run_in_threadpool(
-                service.finish,
-                session,
-                settings=settings,
-                storage=storage,
-                upload=upload,
-                old_offset=upload.offset,
-                now=utcnow(),
-            )
-        elif received:
-            upload = await run_in_threadpool(
-                service.append_committed,
-                session,
-                settings=settings,
-                upload=upload,
-                old_offset=upload.offset,
-                new_offset=new_offset,
-                now=utcnow(),
-            )
+
+        upload = await run_in_threadpool(
+            _append, session, settings=settings, storage=storage, upload=upload, body=body
+        )
     finally:
         if partial is not None:
             partial.close()
@@ -225,40 +295,6 @@ async def patch_upload(
     if upload.completed_at is None:
         headers["Upload-Expires"] = http_date(upload.expires_at)
     return Response(status_code=204, headers=headers)
-
-
-async def _receive(
-    request: Request, partial: PartialFile, remaining: int, checksum: Checksum | None
-) -> int | None:
-    """Append the body to the partial file; the count of bytes, or None on disconnect.
-    A checksum mismatch or an over-long body cuts the file back and raises."""
-    start = partial.size()
-    hasher = checksum.hasher() if checksum is not None else None
-    received = 0
-    try:
-        async for chunk in request.stream():
-            if not chunk:
-                continue
-            received += len(chunk)
-            if received > remaining:
-                await run_in_threadpool(partial.truncate, start)
-                raise _too_large(f"the chunk is longer than the {remaining} bytes expected")
-            if hasher is not None:
-                hasher.update(chunk)
-            await run_in_threadpool(partial.write, chunk)
-    except ClientDisconnect:
-        return None
-    if checksum is not None and hasher is not None and hasher.digest() != checksum.digest:
-        await run_in_threadpool(partial.truncate, start)
-        raise ApiError(
-            CHECKSUM_MISMATCH,
-            "checksum_mismatch",
-            f"Upload-Checksum ({checksum.algorithm}) does not match the chunk; it was "
-            f"discarded, send it again from offset {start}",
-            {"offset": start},
-            headers={"Upload-Offset": str(start)},
-        )
-    return received
 
 
 @router.delete(

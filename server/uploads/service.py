@@ -8,13 +8,13 @@ always means a received photo.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, Result, update
+from sqlalchemy import CursorResult, Result, Table, insert, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from server.accounts.models import User
@@ -23,13 +23,21 @@ from server.cases.models import Case, Photo
 from server.core.config import Settings
 from server.core.errors import ApiError, NotFound
 from server.storage.base import PhotoStorage, file_sha256
+from server.sync.changes import record_change
+from server.sync.models import ChangeEntity
 from server.uploads import images
 from server.uploads.models import Upload
 from server.uploads.partial import create_partial, partial_path
 from server.uploads.tus import CHECKSUM_MISMATCH
-from shared_schemas.enums import Role
+from shared_schemas.enums import MediaType, Role
 
 log = logging.getLogger(__name__)
+
+# Core statements on the tables skip the ORM's bookkeeping (unit of work, session
+# synchronisation of bulk updates) on the hot path of every photo.
+_UPLOAD_TABLE = cast(Table, Upload.__table__)  # type: ignore[attr-defined]
+_PHOTO_TABLE = cast(Table, Photo.__table__)  # type: ignore[attr-defined]
+_CASE_TABLE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
 
 THUMB_PREFIX = f"thumbs/{images.THUMB_EDGE}"
 
@@ -69,16 +77,11 @@ def _check_uploader(session: Session, user: User, case: Case) -> None:
     raise NotFound("photo")
 
 
-def create_upload(
-    session: Session,
-    *,
-    settings: Settings,
-    user: User,
-    length: int,
-    metadata: dict[str, str],
-    now: datetime,
-) -> Upload:
-    """A new upload for a declared photo, or the completed upload of a received one."""
+def _declared_photo(
+    session: Session, *, user: User, length: int, metadata: dict[str, str]
+) -> tuple[Photo, Case, str]:
+    """The declared photo the metadata names, checked against the upload: (photo, its
+    case, the declared sha256). 409 when undeclared or different, 403/404 for others."""
     photo_id = _uuid(metadata, "photo_id")
     report_id = _uuid(metadata, "report_id")
     sha256 = _sha256_hex(metadata)
@@ -106,20 +109,73 @@ def create_upload(
                 "sha256": sha256,
             },
         )
-    if photo.received_at is not None:
-        return _completed_upload(session, user=user, photo=photo, now=now)
-    upload = Upload(
+    return photo, case, sha256
+
+
+def _new_upload(
+    *, settings: Settings, user: User, photo: Photo, length: int, sha256: str, now: datetime
+) -> Upload:
+    return Upload(
         photo_id=photo.id,
-        case_id=case.id,
+        case_id=photo.case_id,
         user_id=user.id,
         length=length,
         sha256=sha256,
         created_at=now,
         expires_at=now + timedelta(hours=settings.upload_expiry_hours),
     )
+
+
+def create_upload(
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    length: int,
+    metadata: dict[str, str],
+    now: datetime,
+) -> Upload:
+    """A new upload for a declared photo, or the completed upload of a received one."""
+    photo, _case, sha256 = _declared_photo(session, user=user, length=length, metadata=metadata)
+    if photo.received_at is not None:
+        return _completed_upload(session, user=user, photo=photo, now=now)
+    upload = _new_upload(
+        settings=settings, user=user, photo=photo, length=length, sha256=sha256, now=now
+    )
     session.add(upload)
     session.flush()
     create_partial(partial_path(settings.storage_dir, upload.id))
+    session.commit()
+    return upload
+
+
+def start_upload_with_body(
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    length: int,
+    metadata: dict[str, str],
+    now: datetime,
+) -> Upload:
+    """creation-with-upload, before the body is read: the upload to fill (not stored yet:
+    it is written once, by :func:`finish` or :func:`keep_new_upload`, after the body), or
+    the completed upload of a photo already received (stored). The transaction ends here,
+    so no connection is held while the body streams in."""
+    photo, _case, sha256 = _declared_photo(session, user=user, length=length, metadata=metadata)
+    if photo.received_at is not None:
+        return _completed_upload(session, user=user, photo=photo, now=now)
+    session.commit()  # read-only: gives the connection back
+    return _new_upload(
+        settings=settings, user=user, photo=photo, length=length, sha256=sha256, now=now
+    )
+
+
+def keep_new_upload(session: Session, *, upload: Upload, offset: int) -> Upload:
+    """creation-with-upload whose body was only part of the file: store the upload with
+    the bytes received (already fsynced), so the client resumes it by PATCH."""
+    upload.offset = offset
+    session.add(upload)
     session.commit()
     return upload
 
@@ -203,36 +259,13 @@ def append_committed(
     return upload
 
 
-def _record_case_change(session: Session, case_id: UUID) -> None:
-    """Tell pull that the case changed (photos_received), through the sync module's change
-    log when it offers one (imported late: uploads work without it)."""
-    try:
-        from server.sync import changes
-    except ImportError:
-        return
-    case = session.get(Case, case_id)
-    if case is None:
-        return
-    session.refresh(case)
-    record_case: Callable[..., Any] | None = getattr(changes, "record_case_change", None)
-    if record_case is not None:
-        record_case(session, case)
-        return
-    record: Callable[..., Any] | None = getattr(changes, "record_change", None)
-    if record is not None:
-        record(
-            session,
-            entity="case",
-            entity_id=case.id,
-            area_path=case.area_path,
-            department_id=case.department_id,
-        )
-
-
 def _refuse(
     session: Session, settings: Settings, upload: Upload, status: int, code: str, message: str
 ) -> ApiError:
-    discard(session, settings=settings, upload=upload)
+    if inspect(upload).persistent:
+        discard(session, settings=settings, upload=upload)
+    else:  # a creation-with-upload: nothing was stored yet
+        partial_path(settings.storage_dir, upload.id).unlink(missing_ok=True)
     log.warning("upload %s of photo %s refused: %s", upload.id, upload.photo_id, code)
     return ApiError(status, code, message + "; the upload was discarded, start a new one")
 
@@ -245,12 +278,20 @@ def finish(
     upload: Upload,
     old_offset: int,
     now: datetime,
+    sha256_hex: str | None = None,
 ) -> Upload:
-    """All bytes are in (and fsynced): verify, store, and mark the photo received."""
+    """All bytes are in (and fsynced): verify, store, and mark the photo received, in
+    one commit. `sha256_hex`: the whole file's digest when it was computed while the
+    bytes streamed in (else the file is read again). A transient `upload` (creation-with-
+    upload) is inserted completed; a stored one moves from `old_offset` to the end.
+
+    The partial file is moved (renamed) into local storage: its data was fsynced by the
+    caller, the rename is made durable before the commit, so a received photo's bytes
+    are on disk before the database or the client hears of it."""
     path = partial_path(settings.storage_dir, upload.id)
     if path.stat().st_size != upload.length:
         raise _refuse(session, settings, upload, 409, "size_mismatch", "the size is wrong")
-    digest = file_sha256(path)
+    digest = sha256_hex or file_sha256(path)
     if digest != upload.sha256:
         raise _refuse(
             session,
@@ -270,40 +311,84 @@ def finish(
             "not_an_image",
             "the file is not a JPEG, PNG or WebP image",
         )
-    key = storage.put_file(path, sha256_hex=digest)
-    moved = session.execute(
-        update(Upload)
-        .where(col(Upload.id) == upload.id)
-        .where(col(Upload.offset) == old_offset)
-        .where(col(Upload.completed_at).is_(None))
-        .values(offset=upload.length, completed_at=now)
+    key = storage.put_file(path, sha256_hex=digest, move=True)
+    _mark_received(
+        session, upload=upload, old_offset=old_offset, key=key, media_type=media_type, now=now
     )
-    if _rowcount(moved) != 1:
-        session.rollback()
-        raise ApiError(409, "offset_mismatch", "the upload moved on meanwhile; ask HEAD")
+    path.unlink(missing_ok=True)  # gone already when moved; a copy leaves it behind
+    return upload
+
+
+def _mark_received(
+    session: Session,
+    *,
+    upload: Upload,
+    old_offset: int,
+    key: str,
+    media_type: MediaType,
+    now: datetime,
+) -> None:
+    """The one write transaction of a finished upload: the upload completed, the photo
+    received, the case counted, and a case change for pull. Plain statements, issued
+    back to back, so the write lock (SQLite's database lock, PostgreSQL's change counter
+    row) is held briefly."""
+    if inspect(upload).persistent:
+        moved = session.execute(
+            update(Upload)
+            .where(col(Upload.id) == upload.id)
+            .where(col(Upload.offset) == old_offset)
+            .where(col(Upload.completed_at).is_(None))
+            .values(offset=upload.length, completed_at=now)
+        )
+        if _rowcount(moved) != 1:
+            session.rollback()
+            raise ApiError(409, "offset_mismatch", "the upload moved on meanwhile; ask HEAD")
+    else:  # creation-with-upload: the row is written once, completed
+        session.execute(
+            insert(_UPLOAD_TABLE).values(
+                id=upload.id,
+                photo_id=upload.photo_id,
+                case_id=upload.case_id,
+                user_id=upload.user_id,
+                length=upload.length,
+                offset=upload.length,
+                sha256=upload.sha256,
+                created_at=upload.created_at,
+                expires_at=upload.expires_at,
+                completed_at=now,
+            )
+        )
     # Exactly once, even when two uploads of one photo finish together: only the update
     # that finds received_at still empty counts the photo.
     received = session.execute(
-        update(Photo)
-        .where(col(Photo.id) == upload.photo_id)
-        .where(col(Photo.received_at).is_(None))
+        update(_PHOTO_TABLE)
+        .where(_PHOTO_TABLE.c.id == upload.photo_id)
+        .where(_PHOTO_TABLE.c.received_at.is_(None))
         .values(received_at=now, storage_key=key, media_type=media_type)
     )
     if _rowcount(received) == 1:
-        session.execute(
-            update(Case)
-            .where(col(Case.id) == upload.case_id)
+        scope = session.execute(
+            update(_CASE_TABLE)
+            .where(_CASE_TABLE.c.id == upload.case_id)
             .values(
-                photos_received=col(Case.photos_received) + 1,
-                version=col(Case.version) + 1,
+                photos_received=_CASE_TABLE.c.photos_received + 1,
+                version=_CASE_TABLE.c.version + 1,
                 updated_at=now,
             )
+            .returning(_CASE_TABLE.c.area_path, _CASE_TABLE.c.department_id)
+        ).one()
+        # photos_received changed: pull shows "photos 2/3 received" (scope as of now)
+        record_change(
+            session,
+            entity=ChangeEntity.CASE,
+            entity_id=upload.case_id,
+            area_path=scope.area_path,
+            department_id=scope.department_id,
         )
-        _record_case_change(session, upload.case_id)
     session.commit()
-    session.refresh(upload)
-    path.unlink(missing_ok=True)
-    return upload
+    # What the statements wrote, on the object without another SELECT (nor a flush).
+    set_committed_value(upload, "offset", upload.length)
+    set_committed_value(upload, "completed_at", now)
 
 
 def terminate(session: Session, *, settings: Settings, upload: Upload) -> None:
@@ -313,7 +398,10 @@ def terminate(session: Session, *, settings: Settings, upload: Upload) -> None:
 
 def expire_uploads(session: Session, *, settings: Settings, now: datetime, limit: int = 100) -> int:
     """Delete unfinished uploads past their expiry, with their partial bytes. Called on
-    POST (opportunistically) and meant for a periodic command; returns how many went."""
+    POST (at most once a minute) and by `whistle-server expire-uploads`, which also
+    removes partial files no upload names (e.g. the body of a creation-with-upload whose
+    server died mid-stream: its row is written only after the body); returns how many
+    went."""
     expired = session.exec(
         select(Upload)
         .where(col(Upload.completed_at).is_(None))

@@ -1,7 +1,7 @@
 """tus 1.0.0 protocol pieces: constants, header parsing, and the Tus-Resumable header.
 
-Spec: https://tus.io/protocols/resumable-upload (core, creation, checksum, termination,
-expiration). Headers are parsed here; the routes stay thin.
+Spec: https://tus.io/protocols/resumable-upload (core, creation, creation-with-upload,
+checksum, termination, expiration). Headers are parsed here; the routes stay thin.
 """
 
 import base64
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.core.errors import ApiError
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,checksum,termination,expiration"
+TUS_EXTENSIONS = "creation,creation-with-upload,checksum,termination,expiration"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 # tus's own status for a checksum that does not match (checksum extension).
@@ -30,10 +30,11 @@ def http_date(moment: datetime) -> str:
     return email.utils.format_datetime(moment, usegmt=True)
 
 
-def require_tus_resumable(
+async def require_tus_resumable(
     tus_resumable: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> None:
-    """Every tus request except OPTIONS names the protocol version it speaks."""
+    """Every tus request except OPTIONS names the protocol version it speaks. (async: a
+    plain function would cost a trip to the threadpool per request.)"""
     if tus_resumable != TUS_VERSION:
         raise ApiError(
             412,
@@ -45,6 +46,12 @@ def require_tus_resumable(
 
 
 TusResumable = Annotated[None, Depends(require_tus_resumable)]
+
+
+def too_large(message: str, limit: int | None = None) -> ApiError:
+    """413; with the server's limit in Tus-Max-Size when the whole upload is too large."""
+    headers = {"Tus-Max-Size": str(limit)} if limit is not None else None
+    return ApiError(413, "too_large", message, headers=headers)
 
 
 def parse_non_negative(name: str, value: str | None) -> int:

@@ -76,6 +76,7 @@ def test_options_advertises_the_protocol(client: TestClient, settings: Settings)
     assert response.headers["Tus-Version"] == "1.0.0"
     assert set(response.headers["Tus-Extension"].split(",")) == {
         "creation",
+        "creation-with-upload",
         "checksum",
         "termination",
         "expiration",
