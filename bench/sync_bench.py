@@ -370,12 +370,17 @@ async def _load(
 
 
 def run_load(
-    backend: str, *, devices: int = 200, batches: int = 5, ops_per_batch: int = 20
+    backend: str,
+    *,
+    devices: int = 200,
+    batches: int = 5,
+    ops_per_batch: int = 20,
+    workers: int = 1,
 ) -> LoadResult:
     with (
         tempfile.TemporaryDirectory(prefix="whistle-bench-", dir=DISK_TMP) as tmp,
         bench_world(backend, Path(tmp), users=max(1, devices // 10)) as world,
-        ServerProcess(world.settings, log_path=Path(tmp) / "server.log") as server,
+        ServerProcess(world.settings, log_path=Path(tmp) / "server.log", workers=workers) as server,
     ):
         try:
             return asyncio.run(
@@ -476,8 +481,9 @@ def _sync_through_engine(
 
     def on_progress(progress: SyncProgress) -> None:
         if progress.phase not in marks and server is not None:
-            times = server.cpu_times()
-            cpu[progress.phase] = times.user + times.system
+            # The server and its uvicorn workers (--workers), if any.
+            procs = [server, *server.children(recursive=True)]
+            cpu[progress.phase] = sum(t.user + t.system for t in (p.cpu_times() for p in procs))
         marks.setdefault(progress.phase, time.perf_counter())
 
     with Store(tablet / "whistle.db") as store:
@@ -584,7 +590,13 @@ def _plain_upload(base: str, username: str, files: list[Path]) -> tuple[float, i
 
 
 def run_engine(
-    backend: str, template: Path, *, reports: int, fill_s: float, photos: bool = True
+    backend: str,
+    template: Path,
+    *,
+    reports: int,
+    fill_s: float,
+    photos: bool = True,
+    workers: int = 1,
 ) -> EngineResult:
     with (
         tempfile.TemporaryDirectory(prefix="whistle-bench-", dir=DISK_TMP) as tmp,
@@ -593,7 +605,7 @@ def run_engine(
         tablet = Path(tmp) / "tablet"
         shutil.copytree(template, tablet)  # the tablet's store on disk, as on a device
         settings = world.settings.model_copy(update={"upload_max_bytes": 100 * 1024 * 1024})
-        with ServerProcess(settings, log_path=Path(tmp) / "server.log") as server:
+        with ServerProcess(settings, log_path=Path(tmp) / "server.log", workers=workers) as server:
             username = world.usernames[0]
             record_s, photo_s, outcome, record_cpu = _sync_through_engine(
                 server.url, tablet, username, photos=photos, server_pid=server.pid
@@ -645,9 +657,10 @@ def main(argv: list[str] | None = None) -> int:
         help="engine run: tiny photos, not uploaded; measures the record phase only",
     )
     parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    print(f"machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.workers} worker(s)")
     template: Path | None = None
     fill_s = 0.0
     with contextlib.ExitStack() as stack:
@@ -668,14 +681,19 @@ def _run_backend(
     if template is not None:
         print(f"[{backend}] engine run")
         result = run_engine(
-            backend, template, reports=args.reports, fill_s=fill_s, photos=not args.no_photos
+            backend,
+            template,
+            reports=args.reports,
+            fill_s=fill_s,
+            photos=not args.no_photos,
+            workers=args.workers,
         )
         for line in result.lines():
             print(f"[{backend}]   {line}")
         sys.stdout.flush()
     if args.what in ("load", "all"):
         print(f"[{backend}] load run: {args.devices} devices x 5 pushes x 20 report.create")
-        for line in run_load(backend, devices=args.devices).lines():
+        for line in run_load(backend, devices=args.devices, workers=args.workers).lines():
             print(f"[{backend}]   {line}")
         sys.stdout.flush()
 

@@ -71,8 +71,10 @@ class ServerProcess:
         log_path: Path | None = None,
         start_timeout_s: float = 30.0,
         extra_env: dict[str, str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.settings = settings
+        self.workers = workers
         self.port = port or free_port()
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
@@ -121,6 +123,8 @@ class ServerProcess:
             "--timeout-graceful-shutdown",
             "5",
         ]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
