@@ -224,23 +224,7 @@ def case_detail(session: Session, *, scope: Scope, case_id: UUID, api_prefix: st
             "duplicates": duplicates,
             "rework_count": case.rework_count,
             "version": case.version,
-            "photos": [
-                PhotoOut(
-                    id=p.id,
-                    kind=p.kind,
-                    sha256=p.sha256,
-                    size_bytes=p.size_bytes,
-                    media_type=p.media_type,
-                    width=p.width,
-                    height=p.height,
-                    taken_at=p.taken_at,
-                    received=p.received_at is not None,
-                    url=f"{api_prefix}/photos/{p.id}",
-                    thumb_url=f"{api_prefix}/photos/{p.id}/thumb",
-                    case_id=p.case_id,
-                )
-                for p in photos
-            ],
+            "photos": [photo_out(p, api_prefix=api_prefix) for p in photos],
             "timeline": [
                 EventOut(
                     at=e.at,
@@ -254,4 +238,21 @@ def case_detail(session: Session, *, scope: Scope, case_id: UUID, api_prefix: st
                 for e in events
             ],
         }
+    )
+
+
+def photo_out(photo: Photo, *, api_prefix: str) -> PhotoOut:
+    return PhotoOut(
+        id=photo.id,
+        kind=photo.kind,
+        sha256=photo.sha256,
+        size_bytes=photo.size_bytes,
+        media_type=photo.media_type,
+        width=photo.width,
+        height=photo.height,
+        taken_at=photo.taken_at,
+        received=photo.received_at is not None,
+        url=f"{api_prefix}/photos/{photo.id}",
+        thumb_url=f"{api_prefix}/photos/{photo.id}/thumb",
+        case_id=photo.case_id,
     )

@@ -9,8 +9,8 @@ from fastapi import APIRouter, File, Query, UploadFile
 
 from server.accounts.deps import CurrentScope, CurrentUser
 from server.cases import web_photos
-from server.cases.queries import case_detail, list_cases
-from server.cases.schemas import CaseDetail, CaseFilters, CasePage
+from server.cases.queries import case_detail, list_cases, photo_out
+from server.cases.schemas import AddedPhotos, CaseDetail, CaseFilters, CasePage
 from server.core.clock import utcnow
 from server.core.deps import SessionDep, SettingsDep
 from server.core.errors import ERROR_RESPONSES
@@ -73,7 +73,7 @@ _PHOTO_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/cases/{case_id}/photos",
     status_code=201,
-    response_model=web_photos.AddedPhotos,
+    response_model=AddedPhotos,
     responses=_PHOTO_ERRORS,
     # The parser refuses (400) far more files than the service allows (422), so a
     # request cannot make it spool thousands of parts.
@@ -90,7 +90,7 @@ def post_case_photos(
     scope: CurrentScope,
     settings: SettingsDep,
     storage: StorageDep,
-) -> web_photos.AddedPhotos:
+) -> AddedPhotos:
     """Put photos on the case (e.g. the "after" photos of a rectification), for the
     `photo_ids` of the next transition. Allowed to whoever may take an action that takes
     photos on the case now (mark_rectified: the department it is dispatched to, its
@@ -106,4 +106,4 @@ def post_case_photos(
         now=utcnow(),
     )
     session.commit()
-    return added
+    return AddedPhotos(photos=[photo_out(p, api_prefix=API_PREFIX) for p in added])

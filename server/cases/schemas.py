@@ -87,3 +87,9 @@ class CaseDetail(CaseSummary):
     version: int
     photos: list[PhotoOut]
     timeline: list[EventOut]
+
+
+class AddedPhotos(BaseModel):
+    """POST /cases/{id}/photos: the photos made, for the next transition's `photo_ids`."""
+
+    photos: list[PhotoOut]

@@ -24,7 +24,6 @@ from typing import BinaryIO, Protocol
 from uuid import UUID, uuid4
 
 from PIL import Image
-from pydantic import BaseModel
 from sqlmodel import Session
 
 from server.accounts.models import User
@@ -58,20 +57,6 @@ class IncomingFile(Protocol):
 
     @property
     def file(self) -> BinaryIO: ...
-
-
-class PhotoDescriptor(BaseModel):
-    id: UUID
-    kind: str
-    sha256: str
-    size_bytes: int
-    media_type: MediaType
-    width: int
-    height: int
-
-
-class AddedPhotos(BaseModel):
-    photos: list[PhotoDescriptor]
 
 
 class PhotoRefused(ApiError):
@@ -311,22 +296,10 @@ def add_case_photos(
     files: Sequence[IncomingFile],
     max_bytes: int,
     now: datetime,
-) -> AddedPhotos:
+) -> list[Photo]:
     """POST /cases/{id}/photos: the checks, then the photos (the route commits)."""
     case = check_may_add(session, user=user, scope=scope, case_id=case_id)
     photos = add_photos(
         session, storage=storage, case=case, files=files, max_bytes=max_bytes, now=now
     )
-    return AddedPhotos(photos=[describe(p) for p in photos])
-
-
-def describe(photo: Photo) -> PhotoDescriptor:
-    return PhotoDescriptor(
-        id=photo.id,
-        kind=photo.kind,
-        sha256=photo.sha256,
-        size_bytes=photo.size_bytes,
-        media_type=photo.media_type,
-        width=photo.width,
-        height=photo.height,
-    )
+    return photos
