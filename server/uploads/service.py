@@ -421,12 +421,18 @@ def expire_uploads(session: Session, *, settings: Settings, now: datetime, limit
 
 
 def photo_for_download(session: Session, *, scope: Scope, photo_id: UUID) -> Photo:
-    """A received photo of a case the caller may see; 404 otherwise (same answer for
-    "no such photo" and "not yours"), and 404 `photo_not_received` while it is on its way."""
+    """A received photo of a case the caller may see, or of a duplicate of one (the case
+    page shows a duplicate's photos with its original's: a department sees them there
+    though the duplicate itself was never dispatched to it); 404 otherwise (same answer
+    for "no such photo" and "not yours"), and 404 `photo_not_received` on its way."""
     photo = session.get(Photo, photo_id)
     case = session.get(Case, photo.case_id) if photo else None
-    if photo is None or case is None or not can_see_case(scope, case):
+    if photo is None or case is None:
         raise NotFound("photo")
+    if not can_see_case(scope, case):
+        original = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+        if original is None or not can_see_case(scope, original):
+            raise NotFound("photo")
     if photo.received_at is None or photo.storage_key is None:
         raise ApiError(404, "photo_not_received", "this photo has not been uploaded yet")
     return photo

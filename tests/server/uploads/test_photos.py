@@ -11,13 +11,16 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from pydantic import SecretStr
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from server.accounts.models import User
+from server.cases.models import Case
 from server.core.config import Settings
 from server.storage.factory import make_storage
-from shared_schemas.enums import Role
+from shared_schemas.enums import CaseStatus, Role
 from tests.moto_s3 import BUCKET
 from tests.server.uploads.helpers import PATCH, creation_headers, declare_photo, make_jpeg
-from tests.world import World, login
+from tests.world import World, add_case, login
 
 DATA = make_jpeg(seed=11, size=(800, 600))
 
@@ -93,3 +96,37 @@ def test_a_photo_not_yet_received_is_404(client: TestClient, world: World, engin
     response = client.get(f"/api/v1/photos/{photo_id}", headers=auth)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "photo_not_received"
+
+
+def test_a_duplicates_photo_follows_its_original(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """The case page shows a duplicate's photos with its original's: the department the
+    original is dispatched to may fetch them, though the duplicate was never its case."""
+    with Session(engine) as session:
+        original = session.get(Case, world.a.case_id)
+        assert original is not None
+        reporter = session.exec(
+            select(User).where(User.username == world.a.users[Role.INSPECTOR])
+        ).one()
+        duplicate = add_case(
+            session, area=world.a.compound, reporter=reporter, status=CaseStatus.DUPLICATE
+        )
+        duplicate.duplicate_of_id = original.id
+        session.add(duplicate)
+        session.commit()
+        duplicate_id = duplicate.id
+    auth = login(client, world.a.users[Role.INSPECTOR])
+    photo_id = declare_photo(engine, duplicate_id, DATA)
+    created = client.post(
+        "/api/v1/uploads", headers={**auth, **creation_headers(photo_id, duplicate_id, DATA)}
+    )
+    done = client.patch(
+        created.headers["Location"], headers={**auth, **PATCH, "Upload-Offset": "0"}, content=DATA
+    )
+    assert done.status_code == 204, done.text
+    department = login(client, world.a.users[Role.DEPARTMENT], device_id=None)
+    assert client.get(f"/api/v1/cases/{duplicate_id}", headers=department).status_code == 404
+    assert client.get(f"/api/v1/photos/{photo_id}", headers=department).content == DATA
+    other = login(client, world.b.users[Role.DEPARTMENT], device_id=None)
+    assert client.get(f"/api/v1/photos/{photo_id}", headers=other).status_code == 404
