@@ -618,12 +618,21 @@ class Store:
             return schema.current_version(self._conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """One atomic write (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Tx]:
+        """One atomic write (BEGIN IMMEDIATE ... COMMIT); rolled back on any error.
+
+        ``durable=False`` commits without the fsync of ``synchronous=FULL`` (NORMAL for
+        this commit only), for bookkeeping whose loss costs work, never data (sync
+        progress: upload URLs, "sending" marks, push results the server replays). WAL
+        keeps commits in order: such a commit becomes durable with the next FULL commit
+        or checkpoint, and a power cut can only lose it, never corrupt the file or
+        reorder it after a later one. Captures (reports, photos, operations) stay FULL."""
         with self._lock:
             if self._in_tx:
                 raise RuntimeError("nested transactions are not supported")
             self._in_tx = True
+            if not durable:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -639,25 +648,17 @@ class Store:
                 raise
             finally:
                 self._in_tx = False
+                if not durable:
+                    self._conn.execute("PRAGMA synchronous = FULL")
 
     def record_upload(self, photo_id: str, *, upload_url: str | None, uploaded: bool) -> None:
-        """Photo-upload bookkeeping (the tus URL, "uploaded") in its own commit, without
-        the fsync of ``synchronous=FULL`` (NORMAL for this commit only). WAL keeps commits
-        in order: it becomes durable with the next FULL commit or checkpoint, and a power
-        cut can only lose it, never corrupt the file. Losing it costs work, never data: a
-        lost URL means a new upload (the old one expires on the server); a lost
-        "uploaded" means the photo is offered again and the server, which has it by
-        photo id and sha256, answers with a finished upload and changes nothing. Reports,
-        photos and operations keep FULL commits."""
-        with self._lock:
-            if self._in_tx:
-                raise RuntimeError("nested transactions are not supported")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            try:
-                with self.transaction() as tx:
-                    tx.set_upload(photo_id, upload_url=upload_url, uploaded=uploaded)
-            finally:
-                self._conn.execute("PRAGMA synchronous = FULL")
+        """Photo-upload bookkeeping (the tus URL, "uploaded") in its own, non-durable
+        commit (see :meth:`transaction`). Losing it costs work, never data: a lost URL
+        means a new upload (the old one expires on the server); a lost "uploaded" means
+        the photo is offered again and the server, which has it by photo id and sha256,
+        answers with a finished upload and changes nothing."""
+        with self.transaction(durable=False) as tx:
+            tx.set_upload(photo_id, upload_url=upload_url, uploaded=uploaded)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

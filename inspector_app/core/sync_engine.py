@@ -351,7 +351,9 @@ class SyncEngine:
 
     def _push_batch(self, run: _Run, batch: list[Operation]) -> None:
         ids = [op.op_id for op in batch]
-        with self.store.transaction() as tx:
+        # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
+        # result only means the batch is sent again, and the server replays its results.
+        with self.store.transaction(durable=False) as tx:
             tx.mark_sending(ids)
         body = {
             "device_id": self.client.device_id,
@@ -389,14 +391,14 @@ class SyncEngine:
 
     def _reschedule(self, op_ids: list[str], error: str, delay_s: float) -> None:
         when = self.store.clock() + timedelta(seconds=delay_s)
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             for op_id in op_ids:
                 tx.schedule_retry(op_id, error=error[:LAST_ERROR_MAX], next_attempt_at=when)
 
     def _record(self, run: _Run, batch: list[Operation], response: PushResponse) -> None:
         results: dict[str, OperationResult] = {str(r.op_id): r for r in response.results}
         retry_later: list[str] = []
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             for op in batch:
                 result = results.get(op.op_id)
                 if result is None:

@@ -36,11 +36,12 @@ def table_of(model: type[SQLModel]) -> Table:
 
 
 def _bump(session: Session, count: int) -> int | None:
+    counter = table_of(SyncCounter)  # Core: no ORM bookkeeping on the hottest statement
     stmt = (
-        update(SyncCounter)
-        .where(col(SyncCounter.id) == COUNTER_ID)
-        .values(value=col(SyncCounter.value) + count)
-        .returning(col(SyncCounter.value))
+        update(counter)
+        .where(counter.c.id == COUNTER_ID)
+        .values(value=counter.c.value + count)
+        .returning(counter.c.value)
     )
     value = session.execute(stmt).scalar_one_or_none()
     return None if value is None else int(value)
@@ -105,7 +106,7 @@ def record_change(
     """
     seq = allocate_seq(session)
     session.execute(
-        insert(ChangeLog).values(
+        insert(table_of(ChangeLog)).values(
             seq=seq,
             entity=entity,
             entity_id=str(entity_id),
