@@ -1,5 +1,5 @@
 """`path_within`: the area-subtree filter, the same answer as a string prefix test on both
-databases, and on SQLite answered from the index (GLOB, not the case-insensitive LIKE)."""
+databases, one bound LIKE pattern that PostgreSQL serves from its path index."""
 
 from collections.abc import Iterator
 
@@ -64,15 +64,17 @@ def test_anything_but_an_area_path_is_refused(bad: str) -> None:
         path_within(probe.c.path, bad)
 
 
-def test_both_databases_answer_from_the_area_path_index(engine: Engine, db_backend: str) -> None:
+def test_one_bound_like_pattern_served_by_the_index_on_postgresql(
+    engine: Engine, db_backend: str
+) -> None:
+    """PostgreSQL answers from the path index; SQLite deliberately gets the same LIKE (it
+    walks created_at for a page instead; see server/areas/paths.py)."""
     stmt = select(col(Case.id)).where(path_within(col(Case.area_path), "/1/4/"))
+    assert "LIKE :area_path_1" in str(stmt.compile())  # one bound pattern, no ||
     compiled = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-    assert ("GLOB" if db_backend == "sqlite" else "LIKE") in compiled
-    with engine.connect() as conn:
-        if db_backend == "sqlite":
-            rows = conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
-        else:  # an empty table is cheaper to scan: ask whether the index can serve at all
+    assert "LIKE '/1/4/%" in compiled  # psycopg's paramstyle doubles the % of a literal
+    if db_backend == "postgresql":
+        with engine.connect() as conn:  # an empty table is cheaper to scan: can the index serve?
             conn.execute(text("SET enable_seqscan = off"))
-            rows = conn.execute(text(f"EXPLAIN {compiled}"))
-        plan = " ".join(str(r[-1]) for r in rows)
-    assert "ix_hazard_case_area_path" in plan, plan
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN {compiled}")))
+        assert "ix_hazard_case_area_path" in plan, plan
