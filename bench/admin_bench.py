@@ -18,12 +18,14 @@ asks) and its count, the map query (the admin map's shape: the list's filters, n
 (server.reports.indicators.compute_indicators). Figures go to docs/benchmarks.md by hand.
 
 --reuse keeps a database of the same size from an earlier --keep run (no generation) and
-only adds indexes the models gained since.
+only adds indexes the models gained since. The schema comes from the models
+(create_all) plus the statistics of migration 0002 (--no-month-statistics: without).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import platform
@@ -449,6 +451,22 @@ def add_missing_indexes(engine: Engine) -> None:
         conn.execute(text("ANALYZE"))
 
 
+def month_statistics(engine: Engine, *, present: bool) -> None:
+    """Add (or drop) what migration 0002 adds: the bench builds its schema with
+    create_all, not with the migrations. The migration's own upgrade/downgrade run, so
+    the bench measures exactly what a migrated database has (a no-op on SQLite)."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    (path,) = Path(__file__).resolve().parents[1].glob("alembic/versions/0002_*.py")
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        migration.upgrade() if present else migration.downgrade()
+
+
 def _progress(done: int, total: int) -> None:
     print(f"\r  {done:,} / {total:,} cases", end="", flush=True)
 
@@ -775,6 +793,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
     parser.add_argument(
+        "--no-month-statistics",
+        action="store_true",
+        help="without migration 0002's statistics (PostgreSQL; to measure their effect)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         choices=["list", "triage", "map", "dashboard"],
@@ -791,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         print(f"\n== {backend}")
         engine, world, cleanup = prepare(backend, args.cases, reuse=args.reuse)
+        month_statistics(engine, present=not args.no_month_statistics)
         if backend == "postgresql":
             with engine.connect() as conn:
                 print("  " + str(conn.execute(text("SELECT version()")).scalar()))

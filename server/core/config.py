@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_admission_wait_s: float = Field(default=15.0, gt=0)
 
+    # The dashboard and GET /indicators keep a computed answer this long for the same
+    # scope and filters (server/reports/cache.py); 0 turns the cache off.
+    indicator_cache_ttl_s: float = Field(default=60.0, ge=0)
+
     # GET /devices flags a device "silent" when it has not pushed for this many hours.
     device_silent_after_h: int = Field(default=24, ge=1)
 

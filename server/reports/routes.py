@@ -17,8 +17,8 @@ from server.cases.schemas import CaseFilters
 from server.core.clock import utcnow
 from server.core.deps import SessionDep
 from server.core.errors import ERROR_RESPONSES, ApiError
+from server.reports.cache import IndicatorCacheDep, cached_indicators
 from server.reports.exports import iter_cases_csv, iter_cases_geojson
-from server.reports.indicators import compute_indicators
 from server.reports.periods import MONTH_PATTERN, REPORT_TZ
 from server.reports.schemas import IndicatorFilters, Indicators
 from server.reports.xlsx import XLSX_MEDIA_TYPE, progress_xlsx
@@ -72,12 +72,15 @@ def _stamp() -> str:
     summary="The dashboard's indicators, totals and breakdowns",
     description="Figures for the cases reported between `from` and `to` (days in China "
     "Standard Time, both included) inside the caller's scope; the definitions are in "
-    "docs/reports.md and on the dashboard. Rates are null when their denominator is 0.",
+    "docs/reports.md and on the dashboard. Rates are null when their denominator is 0. "
+    "The same question asked again within a minute gets the same answer (same "
+    "`computed_at`): answers are kept that long.",
 )
 def get_indicators(
     session: SessionDep,
     scope: CurrentScope,
     _user: ReportReader,
+    cache: IndicatorCacheDep,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     category: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -102,7 +105,9 @@ def get_indicators(
         department=department,
         area_level=area_level,
     )
-    return compute_indicators(session, scope=scope, filters=filters, now=utcnow())
+    return cached_indicators(
+        session, cache=cache, scope=scope, filters=filters, now=utcnow()
+    ).indicators
 
 
 _CSV: dict[int | str, dict[str, Any]] = {

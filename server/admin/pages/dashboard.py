@@ -23,8 +23,8 @@ from server.admin.templating import render
 from server.areas.service import visible_areas
 from server.core.clock import utcnow
 from server.core.deps import SessionDep
+from server.reports.cache import IndicatorCacheDep, cached_indicators
 from server.reports.definitions import DEFINITIONS, METRIC_NAMES, PERIOD_RULE
-from server.reports.indicators import compute_indicators
 from server.taxonomy.models import Category
 from shared_schemas.enums import AreaLevel, OrganisationKind
 from shared_schemas.taxonomy import load_taxonomy
@@ -63,7 +63,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "部分筛选条件无效，已忽略：",
         "Some filters were not valid and were ignored:",
     ),
-    "dash.computed_at": ("统计时刻", "Computed at"),
+    "dash.computed_at": ("统计时刻", "As of"),
+    "dash.cached": (
+        "（{s} 秒内重复查询使用同一结果）",
+        "(the same question within {s} s gets this same answer)",
+    ),
     "dash.range": ("统计范围：{start} 至 {end}（按上报时间）", "Cases reported {start} to {end}"),
     "dash.open_end": ("不限", "any time"),
     "dash.range_all": ("统计范围：全部问题（按上报时间）", "All cases reported so far"),
@@ -117,10 +121,15 @@ def _options(session: Session, scope: Scope, t: Translator) -> dict[str, Any]:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, ctx: AdminCtx, session: SessionDep) -> HTMLResponse:
+def dashboard(
+    request: Request, ctx: AdminCtx, session: SessionDep, cache: IndicatorCacheDep
+) -> HTMLResponse:
     now = utcnow()
     query = parse_query(request.query_params, now=now, t=ctx.t)
-    indicators = compute_indicators(session, scope=ctx.scope, filters=query.filters, now=now)
+    answer = cached_indicators(
+        session, cache=cache, scope=ctx.scope, filters=query.filters, now=now
+    )
+    indicators = answer.indicators
     tables = {name: table_rows(getattr(indicators, name), ctx.t) for name in BREAKDOWNS}
     definitions = [
         (ctx.t.pick(*METRIC_NAMES[m]), ctx.t.pick(*DEFINITIONS[m])) for m in TABLE_METRICS
@@ -133,6 +142,8 @@ def dashboard(request: Request, ctx: AdminCtx, session: SessionDep) -> HTMLRespo
         periods=PERIODS,
         options=_options(session, ctx.scope, ctx.t),
         indicators=indicators,
+        # An answer kept from a moment ago says so next to its time (server/reports/cache).
+        cached_note=ctx.t("dash.cached", s=round(cache.ttl_s)) if answer.hit else None,
         total=table_rows([indicators.totals], ctx.t)[0],
         tables=tables,
         metrics=TABLE_METRICS,
