@@ -66,8 +66,12 @@ def test_report_sync_pull_and_verification(
     d.tap(d.ids().new_report)
     s = d.screen
     d.tap(next(t for t in s._tiles if t.code == "GARBAGE"))
-    # the test world's areas are not in the server's change log: only the account's grid
-    assert s.form.area_code == "G_A"  # the only choice, preselected
+    # the first sync fetched the visible area tree (GET /areas): the grid and its compound
+    assert {a.code for a in s.form.areas} == {"G_A", "CP_A"}
+    assert s.form.area_code is None  # two choices: none preselected
+    label = next(text for text, area in s._area_by_label.items() if area.code == "G_A")
+    s.ids.area.text = label  # as picking it from the spinner
+    assert s.form.area_code == "G_A"
     d.tap(s.ids.take_photo)
     d.wait_idle()
     d.wait_until(lambda: s.location_state == "accepted", what="the fix")

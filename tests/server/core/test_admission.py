@@ -2,7 +2,9 @@
 a crowd of requests, and a clear 503 + Retry-After when a request cannot get in."""
 
 import asyncio
-from collections.abc import Iterator
+import concurrent.futures
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
@@ -19,6 +21,14 @@ from tests.live_server import run_live_server
 from tests.world import World, build_world, login
 
 CROWD = 40
+T = TypeVar("T")
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: another test in the same worker (Playwright's
+    sync API) may leave an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 def test_a_full_admission_answers_503_with_retry_after_and_recovers() -> None:
@@ -36,7 +46,7 @@ def test_a_full_admission_answers_503_with_retry_after_and_recovers() -> None:
             assert admission.in_use == 1
         assert admission.in_use == 0
 
-    asyncio.run(scenario())
+    run_async(scenario)
 
 
 @pytest.fixture
@@ -71,7 +81,7 @@ def test_a_crowd_of_requests_is_served_without_starvation(small_app: FastAPI) ->
                     )
                 )
 
-        responses = asyncio.run(crowd())
+        responses = run_async(crowd)
     assert [r.status_code for r in responses] == [200] * CROWD, {
         r.status_code: r.text for r in responses
     }
