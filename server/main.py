@@ -9,6 +9,7 @@ from server.core.body_limit import MultipartBodyLimit
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
+from server.reports.cache import IndicatorCache
 from server.routers import api_router
 from server.storage.factory import make_storage
 from server.uploads.tus import TusResumableHeader
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db_admission = DbAdmission(
         slots=settings.db_pool_size, wait_s=settings.db_admission_wait_s
     )
+    app.state.indicator_cache = IndicatorCache(ttl_s=settings.indicator_cache_ttl_s)
     app.state.storage = make_storage(settings)
     app.add_middleware(TusResumableHeader, path_prefix=f"{API_PREFIX}/uploads")
     # The most files one step takes, each at the upload limit, plus the form's own fields.

@@ -31,14 +31,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.datastructures import State
 
 from server.accounts.scope import Scope
-from server.core.config import Settings
 from server.reports.indicators import compute_indicators
 from server.reports.schemas import IndicatorFilters, Indicators
 
-DEFAULT_TTL_S = 60.0
 MAX_ENTRIES = 64
 MAX_ROWS = 12_000
 
@@ -131,22 +128,10 @@ def cache_key(scope: Scope, filters: IndicatorFilters) -> Hashable:
     return (scope, filters.model_dump_json())
 
 
-_CREATE = threading.Lock()
-
-
-def app_cache(state: State, settings: Settings) -> IndicatorCache:
-    """The application's cache (created on first use, on app.state)."""
-    ttl = float(settings.indicator_cache_ttl_s)
-    with _CREATE:
-        cache = getattr(state, "indicator_cache", None)
-        if not isinstance(cache, IndicatorCache):
-            cache = IndicatorCache(ttl_s=ttl)
-            state.indicator_cache = cache
-        return cache
-
-
 async def get_indicator_cache(request: Request) -> IndicatorCache:
-    return app_cache(request.app.state, request.app.state.settings)
+    """The application's cache, made with it (server/main.py)."""
+    cache: IndicatorCache = request.app.state.indicator_cache
+    return cache
 
 
 IndicatorCacheDep = Annotated[IndicatorCache, Depends(get_indicator_cache)]
