@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from server.accounts.models import RefreshToken, User
 from server.accounts.refresh import REASON_SUPERSEDED
@@ -27,9 +27,12 @@ async def get_access_claims(  # async: CPU only (a signature check), no threadpo
     return decode_access_token(settings, credentials.credentials)
 
 
-def get_current_user(
-    session: SessionDep, claims: Annotated[AccessClaims, Depends(get_access_claims)]
-) -> User:
+AccessClaimsDep = Annotated[AccessClaims, Depends(get_access_claims)]
+
+
+def user_for_claims(session: Session, claims: AccessClaims) -> User:
+    """The signed-in user behind a valid token: 401 when its sign-in was ended or the
+    account is disabled. (For routes that open their session late, after a long body.)"""
     if claims.family_id is not None:
         revoked = session.exec(
             select(RefreshToken.id)
@@ -44,6 +47,10 @@ def get_current_user(
     if user is None or not user.is_active:
         raise auth_error("user_disabled", "this account is disabled or no longer exists")
     return user
+
+
+def get_current_user(session: SessionDep, claims: AccessClaimsDep) -> User:
+    return user_for_claims(session, claims)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     upload_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
     upload_expiry_hours: int = Field(default=72, ge=1)
+    # POST /photos/batch: the whole multipart body at most this (the tablet sends ~6 MiB).
+    photo_batch_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
 
     # At most this many requests use the database at once (server/core/admission.py);
     # the connection pool keeps twice as many connections, so an admitted request never

@@ -7,6 +7,7 @@ nothing, and putting the same key twice is harmless.
 """
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +45,12 @@ class PhotoStorage(Protocol):
 
     def put_bytes(self, data: bytes, *, key: str | None = None) -> str:
         """Store data under `key` (default: its content address); return the key."""
+        ...
+
+    def put_many(self, items: Sequence[tuple[bytes, str]]) -> list[str]:
+        """Store several photos, each `(data, verified sha256 hex)`, under their content
+        addresses; return the keys in order. All are durable when it returns (a backend
+        may share the cost of that between them: one pass of fsyncs)."""
         ...
 
     def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:

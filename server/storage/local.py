@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -74,6 +74,38 @@ class LocalPhotoStorage:
             return key
         self._write_atomically(final, lambda fh: fh.write(data))
         return key
+
+    def put_many(self, items: Sequence[tuple[bytes, str]]) -> list[str]:
+        """All written first, then all fsynced, renamed, and each directory fsynced once:
+        the file system commits its journal once for the lot instead of once per photo
+        (a photo batch: ~16 photos of ~300 KB)."""
+        keys = [self.key_for(sha256_hex) for _data, sha256_hex in items]
+        pending: list[tuple[int, str, Path]] = []  # (fd, temporary name, final path)
+        try:
+            for (data, _sha), key in zip(items, keys, strict=True):
+                final = self.path_for(key)
+                if final.is_file() and final.stat().st_size == len(data):
+                    continue  # the same content is there already
+                self._make_parent(final)
+                fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
+                pending.append((fd, tmp, final))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            for fd, _tmp, _final in pending:
+                os.fsync(fd)
+            for _fd, tmp, final in pending:
+                os.replace(tmp, final)
+        except BaseException:
+            for _fd, tmp, _final in pending:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        finally:
+            for fd, _tmp, _final in pending:
+                os.close(fd)
+        for directory in {final.parent for _fd, _tmp, final in pending}:
+            _fsync_dir(directory)
+        return keys
 
     def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:
         key = self.key_for(sha256_hex or file_sha256(path))

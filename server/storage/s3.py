@@ -6,6 +6,7 @@ address is never overwritten with different bytes, so no temporary names are nee
 """
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,10 @@ class S3PhotoStorage:
         key = key or self.key_for(hashlib.sha256(data).hexdigest())
         self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
         return key
+
+    def put_many(self, items: Sequence[tuple[bytes, str]]) -> list[str]:
+        # One PUT each: an object is durable when S3 answers it.
+        return [self.put_bytes(data, key=self.key_for(sha)) for data, sha in items]
 
     def put_file(self, path: Path, *, sha256_hex: str | None = None, move: bool = False) -> str:
         # `move` changes nothing here: the object is uploaded, the caller removes the file.

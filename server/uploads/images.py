@@ -46,50 +46,59 @@ def _ends_complete(media_type: MediaType, head: bytes, tail: bytes, size: int) -
     return int.from_bytes(head[4:8], "little") + 8 == size
 
 
-def _header_ok(path: Path, media_type: MediaType) -> bool:
+def _opened(source: Path | bytes) -> Image.Image:
+    return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
+def _header_ok(source: Path | bytes, media_type: MediaType) -> bool:
     """Pillow parses the header (for JPEG every marker up to the scan), the format is the
     sniffed one, and the dimensions are sane and under the decompression-bomb limit."""
-    with Image.open(path) as image:
+    with _opened(source) as image:
         width, height = image.size
         return image.format == _PIL_FORMATS[media_type] and width > 0 and height > 0
 
 
-def _decodes(path: Path, media_type: MediaType) -> bool:
+def _decodes(source: Path | bytes, media_type: MediaType) -> bool:
     """The thorough check: structure (verify) and a trial decode at reduced scale."""
-    with Image.open(path) as image:
+    with _opened(source) as image:
         if image.format != _PIL_FORMATS[media_type]:
             return False
         image.verify()
     # verify() checks structure only (a JPEG cut short passes): decode it too, at reduced
     # scale where the format allows (JPEG DCT scaling keeps this cheap).
-    with Image.open(path) as image:
+    with _opened(source) as image:
         image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
     return True
 
 
-def verify_image(path: Path) -> MediaType | None:
-    """The file's media type if it is a whole JPEG/PNG/WebP, else None.
+def verify_image(source: Path | bytes) -> MediaType | None:
+    """The media type of a file (or of bytes in memory) if it is a whole JPEG/PNG/WebP,
+    else None.
 
     Cheap for the usual photo (~0.2 ms instead of ~5 ms): magic bytes, Pillow reads the
     header, and the file ends as its format requires. A file that fails the ending test
     (a cut-off upload, or a camera's trailer after the image) gets the thorough check
     (Pillow verify and a trial decode), so nothing the old check accepted is refused.
     """
-    with path.open("rb") as fh:
-        head = fh.read(16)
-        media_type = sniff_media_type(head)
-        if media_type is None:
-            return None
-        size = fh.seek(0, io.SEEK_END)
-        fh.seek(max(0, size - len(_PNG_END)))
-        tail = fh.read()
+    if isinstance(source, bytes):
+        head, size = source[:16], len(source)
+        tail = source[-len(_PNG_END) :]
+    else:
+        with source.open("rb") as fh:
+            head = fh.read(16)
+            size = fh.seek(0, io.SEEK_END)
+            fh.seek(max(0, size - len(_PNG_END)))
+            tail = fh.read()
+    media_type = sniff_media_type(head)
+    if media_type is None:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if not _header_ok(path, media_type):
+            if not _header_ok(source, media_type):
                 return None
-            if _ends_complete(media_type, head, tail, size) or _decodes(path, media_type):
+            if _ends_complete(media_type, head, tail, size) or _decodes(source, media_type):
                 return media_type
     except _PIL_ERRORS:
         return None

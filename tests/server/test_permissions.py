@@ -198,6 +198,10 @@ UPLOAD_ROWS: tuple[Row, ...] = (
         prepare=_open_upload,
         ok_statuses=frozenset({204}),
     ),
+    # Photo batches: the sign-in is checked before the body (here: none, so 415); who may
+    # upload which photo is decided per photo, in the answer: tests/server/uploads/
+    # test_photo_batch.py checks it for every role.
+    Row("POST", "/api/v1/photos/batch", all_roles(415)),
     # Photos: anyone who can see the case.
     Row(
         "GET",

@@ -95,6 +95,30 @@ def test_keys_cannot_escape(storage: PhotoStorage) -> None:
         storage.key_for("not-a-digest")
 
 
+def test_put_many_stores_each_under_its_content_address(storage: PhotoStorage) -> None:
+    blobs = [b"\xff\xd8\xff first", b"\xff\xd8\xff second", b"\xff\xd8\xff first"]
+    keys = storage.put_many([(b, hashlib.sha256(b).hexdigest()) for b in blobs])
+    assert keys == [storage.key_for(hashlib.sha256(b).hexdigest()) for b in blobs]
+    assert [storage.read_bytes(k) for k in keys] == blobs
+    assert storage.put_many([(blobs[1], hashlib.sha256(blobs[1]).hexdigest())]) == [keys[1]]
+
+
+def test_local_put_many_leaves_no_temporary_files_even_when_it_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = LocalPhotoStorage(tmp_path)
+    storage.put_many([(b"a", hashlib.sha256(b"a").hexdigest())])
+
+    def no_space(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("server.storage.local.os.fsync", no_space)
+    with pytest.raises(OSError, match="No space"):
+        storage.put_many([(b"b", hashlib.sha256(b"b").hexdigest())])
+    names = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert names == [hashlib.sha256(b"a").hexdigest()]  # no temporary file, no half photo
+
+
 def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     storage = LocalPhotoStorage(tmp_path)
     key = storage.put_bytes(b"data")
