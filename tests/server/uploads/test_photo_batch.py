@@ -2,9 +2,14 @@
 photo harms neither the others nor anything stored; sending a batch twice changes nothing."""
 
 import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -18,6 +23,7 @@ from server.core.config import Settings
 from server.sync.models import ChangeEntity, ChangeLog
 from shared_schemas.enums import Role
 from shared_schemas.photos import MAX_BATCH_PHOTOS
+from tests.live_server import LiveServer
 from tests.server.uploads.helpers import declare_photo, make_jpeg, photo_state, sha256_hex
 from tests.world import World, login
 
@@ -300,3 +306,59 @@ def test_any_mix_receives_exactly_the_whole_photos_once(
         case = session.get(Case, world.a.case_id)
         assert case is not None
     assert case.photos_received == received_rows(engine, world.a.case_id)
+
+
+def _batch_request(items: list[Item]) -> tuple[dict[str, str], bytes]:
+    """The multipart request httpx would send: (headers, body)."""
+    manifest = json.dumps({"photos": [item.entry() for item in items]})
+    request = httpx.Request(
+        "POST",
+        "http://x/",
+        data={"manifest": manifest},
+        files=[(str(i.photo_id), ("p.jpg", i.data, "image/jpeg")) for i in items],
+    )
+    return dict(request.headers), request.read()
+
+
+def test_batches_racing_for_the_same_photos_count_each_once(
+    live_server: LiveServer, client: TestClient, world: World, engine: Engine
+) -> None:
+    """Two tablets' worth of retries at once (a batch sent again while the first is still
+    being handled): every photo received once, the case counts each once."""
+    items = [declared(engine, world, data) for data in PHOTOS]
+    auth = login(client, world.a.users[Role.INSPECTOR])
+    headers, body = _batch_request(items)
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+
+        def post(_n: int) -> list[str]:
+            response = http.post(URL, headers={**headers, **auth}, content=body)
+            assert response.status_code == 200, response.text
+            return [r["status"] for r in response.json()["results"]]
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(post, range(4)))
+    for n in range(len(items)):  # each photo: received by exactly one of the four
+        column = sorted(answer[n] for answer in answers)
+        assert column == ["already_received"] * 3 + ["received"], answers
+    assert photo_state(engine, items[0].photo_id)[1].photos_received == len(items)
+
+
+def test_a_batch_cut_off_mid_body_stores_nothing(
+    live_server: LiveServer, client: TestClient, world: World, engine: Engine
+) -> None:
+    """The connection drops after part of the body: nothing is stored or counted, and
+    the same batch sent again whole is received."""
+    items = [declared(engine, world, data) for data in PHOTOS[:2]]
+    auth = login(client, world.a.users[Role.INSPECTOR])
+    headers, body = _batch_request(items)
+    parts = urlsplit(live_server.url)
+    head = [f"POST {URL} HTTP/1.1", f"Host: {parts.netloc}"]
+    head += [f"{k}: {v}" for k, v in {**headers, **auth}.items() if k.lower() != "host"]
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall("\r\n".join([*head, "", ""]).encode() + body[: len(body) * 2 // 3])
+    time.sleep(0.3)  # let the server notice the disconnect
+    for item in items:
+        assert photo_state(engine, item.photo_id)[0].received_at is None
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+        again = http.post(URL, headers={**headers, **auth}, content=body)
+    assert statuses(again) == [("received", None)] * 2
