@@ -17,8 +17,10 @@ filter they just had, gets the answer computed moments ago instead of paying aga
   is 6,000 rows, ~18 MB, so the default bound is ~40 MB). Each cache lives on one
   application (app.state), so one server's databases never mix.
 
-Two requests for the same key at the same moment may both compute it (no locking around
-the computation: a lock would make the second wait as long anyway).
+**One computation per key at a time.** When several supervisors open the same dashboard
+at once (the morning meeting), the first computes and the others wait for its answer
+instead of each running the same second-long queries on the database. Another key never
+waits. Should the first fail, each waiting request computes for itself.
 """
 
 import threading
@@ -81,16 +83,44 @@ class IndicatorCache:
         self._clock = clock
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Event] = {}  # set when the answer is in
+
+    def _fresh(self, key: Hashable) -> Indicators | None:
+        entry = self._entries.get(key)
+        return entry.value if entry is not None and entry.expires > self._clock() else None
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Indicators]) -> Cached:
         if self.ttl_s == 0:
             return Cached(compute(), hit=False)
-        now = self._clock()
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry.expires > now:
-                return Cached(entry.value, hit=True)
-        value = compute()  # outside the lock: other keys need not wait for this one
+            value = self._fresh(key)
+            if value is not None:
+                return Cached(value, hit=True)
+            done = self._computing.get(key)
+            if done is None:
+                self._computing[key] = done = threading.Event()
+                first = True
+            else:
+                first = False
+        if not first:  # another request is computing this key: take its answer
+            done.wait()
+            with self._lock:
+                value = self._fresh(key)
+            if value is not None:
+                return Cached(value, hit=True)
+            value = compute()  # it failed (or was too big to keep): compute here
+            self._store(key, value)
+            return Cached(value, hit=False)
+        try:
+            value = compute()  # outside the lock: other keys need not wait for this one
+            self._store(key, value)
+        finally:
+            with self._lock:
+                self._computing.pop(key, None)
+            done.set()
+        return Cached(value, hit=False)
+
+    def _store(self, key: Hashable, value: Indicators) -> None:
         entry = _Entry(self._clock() + self.ttl_s, value, _rows(value))
         with self._lock:
             self._remove(key)
@@ -98,7 +128,6 @@ class IndicatorCache:
                 self._entries[key] = entry
                 self._rows += entry.rows
             self._drop_expired_and_oldest()
-        return Cached(value, hit=False)
 
     def __len__(self) -> int:
         with self._lock:

@@ -2,7 +2,10 @@
 scope and filters, only for ttl_s seconds, and the dashboard says when it was computed."""
 
 import re
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
@@ -134,6 +137,73 @@ def test_a_failed_computation_is_not_kept() -> None:
     with pytest.raises(RuntimeError, match="went away"):
         cache.get_or_compute("k", broken)
     assert len(cache) == 0
+
+
+def _race(
+    cache: IndicatorCache, compute: Callable[[], Indicators], *, waiting: int
+) -> list[object]:
+    """`waiting` requests ask for key "k" while the first is inside `compute`."""
+    with ThreadPoolExecutor(waiting + 1) as pool:
+        first = pool.submit(cache.get_or_compute, "k", compute)
+        others = [pool.submit(cache.get_or_compute, "k", compute) for _ in range(waiting)]
+        results: list[object] = []
+        for future in [first, *others]:
+            try:
+                results.append(future.result(timeout=10))
+            except RuntimeError as exc:
+                results.append(exc)
+    return results
+
+
+def test_requests_for_a_key_being_computed_wait_for_that_answer() -> None:
+    cache = IndicatorCache(ttl_s=TTL)
+    inside, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow() -> Indicators:
+        calls.append(1)
+        inside.set()
+        assert release.wait(10)
+        return answer(7)
+
+    def let_go_once_others_wait() -> None:
+        assert inside.wait(10)
+        time.sleep(0.2)  # the others reach the wait (a miss here only makes them compute)
+        release.set()
+
+    threading.Thread(target=let_go_once_others_wait).start()
+    results = _race(cache, slow, waiting=3)
+    assert len(calls) == 1  # one computation for four requests
+    assert [r.hit for r in results] == [False, True, True, True]  # type: ignore[attr-defined]
+    assert {r.indicators.totals.discovered for r in results} == {7}  # type: ignore[attr-defined]
+    # Another key is not held up by a computation in progress.
+    assert cache.get_or_compute("other", lambda: answer(1)).hit is False
+
+
+def test_when_the_first_computation_fails_the_waiting_ones_compute() -> None:
+    cache = IndicatorCache(ttl_s=TTL)
+    inside, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def first_fails() -> Indicators:
+        calls.append(1)
+        if len(calls) == 1:
+            inside.set()
+            assert release.wait(10)
+            raise RuntimeError("the database went away")
+        return answer(len(calls))
+
+    def let_go() -> None:
+        assert inside.wait(10)
+        time.sleep(0.2)
+        release.set()
+
+    threading.Thread(target=let_go).start()
+    results = _race(cache, first_fails, waiting=2)
+    assert isinstance(results[0], RuntimeError)
+    assert all(not isinstance(r, RuntimeError) for r in results[1:])
+    assert len(calls) >= 2  # the waiting ones computed for themselves (not kept waiting)
+    assert cache.get_or_compute("k", first_fails).hit is True  # and the answer is kept
 
 
 def test_memory_is_bounded_by_the_rows_kept() -> None:
