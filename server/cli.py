@@ -75,22 +75,32 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_expire_uploads(_args: argparse.Namespace, settings: Settings) -> int:
-    """Delete unfinished tus uploads past their expiry, then partial files that no upload
-    names (left by a crash between the file and the commit) once older than the expiry."""
+    """Delete unfinished tus uploads past their expiry, web photos no step took within
+    the expiry, then partial files that no upload names (left by a crash between the file
+    and the commit) once older than the expiry."""
     from datetime import timedelta
 
+    from server.cases.web_photos import sweep_unattached
     from server.core.clock import utcnow
+    from server.storage.factory import make_storage
     from server.uploads.models import Upload
     from server.uploads.partial import partial_dir
     from server.uploads.service import expire_uploads
 
     now = utcnow()
     engine = make_engine(settings)
-    removed = 0
+    storage = make_storage(settings)
+    removed = swept = 0
     try:
         with Session(engine) as session:
             while batch := expire_uploads(session, settings=settings, now=now, limit=500):
                 removed += batch
+            # web photos that no step ever took, as old as an abandoned upload
+            created_before = now - timedelta(hours=settings.upload_expiry_hours)
+            while batch := sweep_unattached(
+                session, storage=storage, created_before=created_before
+            ):
+                swept += batch
             # a finished upload's partial file is garbage too (crash before its unlink)
             unfinished = select(Upload.id).where(col(Upload.completed_at).is_(None))
             known = {str(u) for u in session.exec(unfinished)}
@@ -104,6 +114,7 @@ def cmd_expire_uploads(_args: argparse.Namespace, settings: Settings) -> int:
             path.unlink(missing_ok=True)
             orphans += 1
     print(f"{removed} expired uploads deleted; {orphans} orphan partial files removed")
+    print(f"{swept} web photos never attached to a step deleted")
     return 0
 
 

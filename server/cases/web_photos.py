@@ -24,7 +24,7 @@ from typing import BinaryIO, Protocol
 from uuid import UUID, uuid4
 
 from PIL import Image
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from server.accounts.models import User
 from server.accounts.scope import Scope
@@ -303,3 +303,35 @@ def add_case_photos(
         session, storage=storage, case=case, files=files, max_bytes=max_bytes, now=now
     )
     return photos
+
+
+# ---------------------------------------------------------------- never attached
+
+
+def sweep_unattached(
+    session: Session, *, storage: PhotoStorage, created_before: datetime, limit: int = 500
+) -> int:
+    """Delete web photos that no transition ever named (kind `step`, no event) made
+    before `created_before`, with their bytes unless another photo has the same content
+    (storage is content-addressed). A department that uploaded "after" photos and then
+    never submitted the step leaves these behind. Returns how many went (at most
+    `limit`; call again until 0). `whistle-server expire-uploads` runs it."""
+    stale = session.exec(
+        select(Photo)
+        .where(Photo.kind == PHOTO_KIND_STEP)
+        .where(col(Photo.event_id).is_(None))
+        .where(col(Photo.created_at) < created_before)
+        .order_by(col(Photo.created_at))
+        .limit(limit)
+    ).all()
+    keys = {p.storage_key for p in stale if p.storage_key is not None}
+    for photo in stale:
+        session.delete(photo)
+    session.flush()
+    still_used = set(
+        session.exec(select(Photo.storage_key).where(col(Photo.storage_key).in_(keys))).all()
+    )
+    session.commit()
+    for key in keys - still_used:  # after the commit: a crash leaves bytes, never a row
+        storage.delete(key)
+    return len(stale)

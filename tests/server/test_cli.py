@@ -1,24 +1,28 @@
 """`whistle-server` on both backends: migrate, seed-demo twice, create-user, expire-uploads."""
 
+import hashlib
 import io
 import os
 from collections.abc import Iterator
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, inspect, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from server import cli
+from server.cases.models import CaseEvent, Photo
+from server.cases.web_photos import PHOTO_KIND_STEP
 from server.core.clock import utcnow
 from server.core.config import Settings, get_settings
 from server.models import metadata
 from server.uploads.models import Upload
 from server.uploads.partial import partial_dir, partial_path
+from shared_schemas.enums import MediaType
 from tests import pg
-from tests.server.uploads.helpers import open_upload
+from tests.server.uploads.helpers import make_jpeg, open_upload
 from tests.server_process import settings_env
 from tests.world import World
 
@@ -184,4 +188,62 @@ def test_expire_uploads_deletes_abandoned_uploads_and_orphan_partial_files(
 
     assert cli.main(["expire-uploads"]) == 0  # nothing more to do
     assert "0 expired uploads deleted; 0 orphan partial files removed" in capsys.readouterr().out
+    get_settings.cache_clear()
+
+
+def _web_photo(app: FastAPI, case_id: UUID, data: bytes, *, age: timedelta, event: bool) -> UUID:
+    """A photo put on the case from the web `age` ago, attached to a step or not."""
+    with Session(app.state.engine) as session:
+        photo = Photo(
+            id=uuid4(),
+            case_id=case_id,
+            kind="after" if event else PHOTO_KIND_STEP,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            media_type=MediaType.JPEG,
+            width=64,
+            height=48,
+            taken_at=utcnow() - age,
+            received_at=utcnow() - age,
+            storage_key=app.state.storage.put_bytes(data),
+            created_at=utcnow() - age,
+        )
+        if event:  # a step that took it: any event of the case will do here
+            event_row = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)).first()
+            assert event_row is not None
+            photo.event_id = event_row.id
+        session.add(photo)
+        session.commit()
+        return photo.id
+
+
+def test_expire_uploads_deletes_web_photos_no_step_took(
+    app: FastAPI,
+    world: World,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    old = timedelta(hours=settings.upload_expiry_hours + 1)
+    case = world.a.case_id
+    lonely, shared = make_jpeg(seed=71, size=(64, 48)), make_jpeg(seed=72, size=(64, 48))
+    abandoned = _web_photo(app, case, lonely, age=old, event=False)
+    abandoned_twin = _web_photo(app, case, shared, age=old, event=False)
+    attached = _web_photo(app, case, shared, age=old, event=True)  # same bytes, kept
+    fresh = _web_photo(app, case, make_jpeg(seed=73, size=(64, 48)), age=timedelta(0), event=False)
+    storage = app.state.storage
+
+    assert cli.main(["expire-uploads"]) == 0
+    assert "2 web photos never attached to a step deleted" in capsys.readouterr().out
+    with Session(app.state.engine) as session:
+        assert session.get(Photo, abandoned) is None and session.get(Photo, abandoned_twin) is None
+        assert session.get(Photo, attached) is not None  # a step took it
+        assert session.get(Photo, fresh) is not None  # its step may still come
+    assert not storage.exists(storage.key_for(hashlib.sha256(lonely).hexdigest()))
+    assert storage.exists(storage.key_for(hashlib.sha256(shared).hexdigest()))  # still used
+    assert cli.main(["expire-uploads"]) == 0
+    assert "0 web photos never attached" in capsys.readouterr().out
     get_settings.cache_clear()
