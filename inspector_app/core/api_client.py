@@ -44,6 +44,9 @@ KV_CURSOR = "pull_cursor"
 # and attributed, under the wrong account.
 KV_OWNER = "data_owner"
 KV_AREAS_FETCHED = "areas_fetched"  # GET /areas done for the signed-in user
+# Refresh tokens of sign-outs the server has not heard of (the tablet was offline): the
+# sign-in is ended on the server before the next one (ApiClient.finish_pending_logouts).
+KV_PENDING_LOGOUTS = "pending_logouts"
 RETRYABLE_STATUSES = frozenset({408, 423, 425, 429})
 
 
@@ -244,6 +247,12 @@ class ApiClient:
         """Sign in; stores the server, the tokens and the account. Refused on bad
         credentials (code ``invalid_credentials``), RetryableError when throttled."""
         self._refuse_other_user_with_unsynced_data(username)
+        # First end the sign-ins signed out offline. Before, not after: the server's
+        # sign-out ends every sign-in of that user on this device, the new one included.
+        try:
+            self.finish_pending_logouts()
+        except ApiError as exc:  # never in the way of signing in
+            log.info("pending logouts left for later: %s", exc)
         response = self._send(
             "POST",
             "/auth/login",
@@ -286,19 +295,66 @@ class ApiClient:
             )
 
     def logout(self) -> None:
-        """Revoke this sign-in on the server when reachable; forget the tokens anyway."""
+        """Revoke this sign-in on the server; forget the tokens anyway. Offline (or the
+        server failing), the refresh token is kept aside and the server is told at the
+        sign-in (:meth:`finish_pending_logouts`): a tablet signed out in a basement must
+        not leave a sign-in that anyone holding the tablet's data could resume."""
         tokens = self._tokens()
+        untold: str | None = None
         try:
             if tokens is not None:
                 self.request(
                     "POST", "/auth/logout", json={"refresh_token": tokens["refresh_token"]}
                 )
-        except ApiError as exc:
-            log.info("logout: the server was not told (%s); tokens forgotten locally", exc)
+        except (NetworkError, RetryableError) as exc:
+            log.info("logout: the server was not told (%s); it will be at the next chance", exc)
+            untold = str(tokens["refresh_token"]) if tokens is not None else None
+        except ApiError as exc:  # refused (e.g. the sign-in had ended already): nothing to end
+            log.info("logout: the server refused (%s); tokens forgotten locally", exc)
         finally:
             with self.store.transaction() as tx:
                 tx.kv_delete(KV_AUTH)
                 tx.kv_delete(KV_ACCOUNT)
+                if untold is not None:
+                    pending = list(self.store.kv_get(KV_PENDING_LOGOUTS) or [])
+                    tx.kv_set(KV_PENDING_LOGOUTS, [*pending, untold])
+
+    def finish_pending_logouts(self) -> int:
+        """End on the server the sign-ins signed out while offline: each kept refresh
+        token is exchanged for a fresh access token (the old one has expired by now), and
+        that pair signs out. Returns how many remain (a network failure stops here and
+        keeps them; a token the server refuses had ended already and is dropped)."""
+        pending = list(self.store.kv_get(KV_PENDING_LOGOUTS) or [])
+        remaining = list(pending)
+        for refresh_token in pending:
+            try:
+                self._end_sign_in(refresh_token)
+            except (NetworkError, RetryableError) as exc:
+                log.info("pending logouts: the server is not reachable (%s)", exc)
+                break
+            remaining.remove(refresh_token)
+            with self.store.transaction() as tx:
+                tx.kv_set(KV_PENDING_LOGOUTS, remaining)
+        return len(remaining)
+
+    def _end_sign_in(self, refresh_token: str) -> None:
+        response = self._send("POST", "/auth/refresh", json={"refresh_token": refresh_token})
+        if response.status_code != 200:
+            error = error_for(response)
+            if isinstance(error, (NetworkError, RetryableError)):
+                raise error
+            return  # refused: that sign-in had ended already
+        fresh = json_body(response)
+        response = self._send(
+            "POST",
+            "/auth/logout",
+            json={"refresh_token": fresh["refresh_token"]},
+            headers={"Authorization": f"Bearer {fresh['access_token']}"},
+        )
+        if response.status_code >= 400:
+            error = error_for(response)
+            if isinstance(error, (NetworkError, RetryableError)):
+                raise error
 
     def _refresh(self, used_access_token: str | None) -> None:
         """Exchange the refresh token, once for all threads that saw the same 401."""
