@@ -82,6 +82,7 @@ def cmd_expire_uploads(_args: argparse.Namespace, settings: Settings) -> int:
 
     from server.cases.web_photos import sweep_unattached
     from server.core.clock import utcnow
+    from server.core.planner_stats import refresh_planner_statistics
     from server.storage.factory import make_storage
     from server.uploads.models import Upload
     from server.uploads.partial import partial_dir
@@ -104,6 +105,7 @@ def cmd_expire_uploads(_args: argparse.Namespace, settings: Settings) -> int:
             # a finished upload's partial file is garbage too (crash before its unlink)
             unfinished = select(Upload.id).where(col(Upload.completed_at).is_(None))
             known = {str(u) for u in session.exec(unfinished)}
+        refresh_planner_statistics(engine)  # SQLite: the planner's table statistics
     finally:
         engine.dispose()
     cutoff = (now - timedelta(hours=settings.upload_expiry_hours)).timestamp()

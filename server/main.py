@@ -1,5 +1,8 @@
 """The application factory. Run with `whistle-server serve` (uvicorn, factory mode)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from server.admin.setup import install_admin
@@ -9,12 +12,19 @@ from server.core.body_limit import MultipartBodyLimit
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
+from server.core.planner_stats import periodic_refresh
 from server.reports.cache import IndicatorCache
 from server.routers import api_router
 from server.storage.factory import make_storage
 from server.uploads.tus import TusResumableHeader
 
 API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with periodic_refresh(app.state.engine):  # SQLite's planner statistics
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "sync, and the closed loop of registration, dispatch, rectification and verification.",
         openapi_url="/openapi.json",
         docs_url="/docs",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
