@@ -346,6 +346,12 @@ class Tx:
             (upload_url, int(uploaded), photo_id),
         )
 
+    def mark_uploaded(self, photo_ids: Sequence[str]) -> None:
+        """Mark photos uploaded, keeping any tus URL (a batch upload has none)."""
+        self.conn.executemany(
+            "UPDATE photos SET uploaded = 1 WHERE id = ?", [(i,) for i in photo_ids]
+        )
+
     # inspections and tasks
     def insert_inspection(self, values: dict[str, Any]) -> None:
         row = {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
@@ -659,6 +665,15 @@ class Store:
         answers with a finished upload and changes nothing."""
         with self.transaction(durable=False) as tx:
             tx.set_upload(photo_id, upload_url=upload_url, uploaded=uploaded)
+
+    def record_uploads(self, photo_ids: Sequence[str]) -> None:
+        """Several photos uploaded (one photo batch): one non-durable commit, as
+        :meth:`record_upload` (a lost mark means the photo is offered again and the server
+        answers ``already_received``)."""
+        if not photo_ids:
+            return
+        with self.transaction(durable=False) as tx:
+            tx.mark_uploaded(photo_ids)
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -7,7 +7,8 @@ each result; network errors, 5xx, 429 and 423 put the batch back to ``pending`` 
 exponential, fully jittered backoff (Retry-After respected); a 401 refreshes the tokens
 once; a refused refresh stops with :class:`AuthRequired` and keeps every unsent report.
 Rejected operations keep the server's code and message and do not hold up the others.
-Photos go by tus once the operation that declares them was applied.
+Photos go once the operation that declares them was applied: small ones several to a
+request (photo_batch.py), large ones, and all on a server without batches, by tus.
 
 Automatic cycles (timer, after a save) respect each operation's backoff; a cycle the
 user asked for (``sync_once``, ``trigger("user")``) and one on connectivity return send
@@ -23,7 +24,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,8 @@ from inspector_app.core.api_client import (
     json_body,
 )
 from inspector_app.core.backoff import Backoff
-from inspector_app.core.store import Operation, Store, iso, parse_time
+from inspector_app.core.photo_batch import BatchResult, Item, PhotoBatchUploader, PhotoOutcome
+from inspector_app.core.store import Operation, Photo, Store, iso, parse_time
 from inspector_app.core.sync_pull import pull
 from inspector_app.core.tus_client import DEFAULT_CHUNK_SIZE, LocalPhotoError, TusUploader
 from shared_schemas.sync import OperationResult, PushResponse
@@ -133,6 +135,48 @@ class _Run:
         )
 
 
+class _PhotoPhase:
+    """The shared state of one photo phase: the byte count (under a lock, so progress
+    stays monotonic with several workers), the halt flag and the failure that ends it."""
+
+    def __init__(self, run: _Run, stopping: threading.Event) -> None:
+        self.run = run
+        self._stopping = stopping
+        self._progress = threading.Lock()
+        self._halt = threading.Event()
+        self.failure: BaseException | None = None
+        self.damaged = 0  # photos that arrived damaged in a batch (sent again later)
+
+    @property
+    def halted(self) -> bool:
+        return self._halt.is_set() or self._stopping.is_set()
+
+    def halt(self) -> None:
+        self._halt.set()
+
+    @contextlib.contextmanager
+    def halt_on_error(self) -> Iterator[None]:
+        """Queued requests do not start once handling a result failed (the pool still
+        waits for them on the way out)."""
+        try:
+            yield
+        except BaseException:
+            self._halt.set()
+            raise
+
+    def add_bytes(self, count: int) -> None:
+        with self._progress:
+            self.run.add_bytes(count)
+
+    def fail(self, exc: BaseException) -> None:
+        """A failure that ends the phase; the first is kept, a sign-in failure wins."""
+        self._halt.set()
+        if self.failure is None or (
+            isinstance(exc, AuthRequired) and not isinstance(self.failure, AuthRequired)
+        ):
+            self.failure = exc
+
+
 class SyncEngine:
     """Runs sync cycles for one store and one signed-in client."""
 
@@ -153,7 +197,11 @@ class SyncEngine:
         uploader: TusUploader | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         photo_workers: int = DEFAULT_PHOTO_WORKERS,
+        photo_batches: bool = True,
+        batcher: PhotoBatchUploader | None = None,
     ) -> None:
+        """``photo_batches``: small photos go several to a request (``batcher``, made
+        over ``client`` when not given); False sends every photo by tus."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if photo_workers < 1:
@@ -171,6 +219,8 @@ class SyncEngine:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.backoff = backoff or Backoff()
         self.uploader = uploader or TusUploader(client, chunk_size=chunk_size)
+        # Kept for the engine's lifetime: it remembers a server without batches.
+        self.batcher = (batcher or PhotoBatchUploader(client)) if photo_batches else None
         self._failures = 0  # consecutive failed cycles (drives the backoff)
         self._state = threading.Lock()
         self._current: Future[SyncOutcome] | None = None
@@ -427,7 +477,7 @@ class SyncEngine:
             run.notes.append(f"{len(retry_later)} operations will be retried later")
 
     # ------------------------------------------------------------ photos
-    def _uploadable(self, force: bool) -> list[tuple[Any, str]]:
+    def _uploadable(self, force: bool) -> list[Item]:
         refused = {} if force else (self.store.kv_get(KV_PHOTO_ERRORS) or {})
         held = self.wifi_only() and not self.on_wifi()
         if held:
@@ -446,54 +496,108 @@ class SyncEngine:
         run.show("photos", f"{len(items)} photos to send")
         if not items:
             return
-        # Several uploads in flight (photo_workers). Results are handled here, on the
-        # cycle's thread, in the order they finish; only the byte count is shared, under
-        # a lock, so progress stays monotonic. A failure that ends the phase (network,
-        # 5xx, sign-in, a bug) stops new uploads; those in flight finish, then it is
-        # raised as the sequential loop did.
-        progress = threading.Lock()
-        halt = threading.Event()
+        # Small photos in batches (one request for many), then the large ones and any
+        # batch the server did not take by tus. Several requests in flight (photo_workers);
+        # results are handled here, on the cycle's thread, as they finish. A failure that
+        # ends the phase (network, 5xx, sign-in, a bug) stops new requests; those in
+        # flight finish, then it is raised.
+        phase = _PhotoPhase(run, self._stopping)
+        by_tus = items
+        if self.batcher is not None:
+            plan = self.batcher.plan(items)
+            by_tus = self._send_batches(phase, self.batcher, plan.batches) + plan.by_tus
+        if by_tus and not phase.halted:
+            self._send_by_tus(phase, by_tus)
+        if self._stopping.is_set():
+            run.notes.append("stopped")
+        if phase.damaged:
+            run.notes.append(f"{phase.damaged} photos arrived damaged and will be sent again")
+        if phase.failure is not None:
+            raise phase.failure
 
-        def add_bytes(count: int) -> None:
-            with progress:
-                run.add_bytes(count)
+    def _send_batches(
+        self, phase: _PhotoPhase, batcher: PhotoBatchUploader, batches: list[list[Item]]
+    ) -> list[Item]:
+        """Send the batches, ``photo_workers`` at once; returns the photos to send by
+        tus (the server lacks batches, or refused a whole batch)."""
+        if not batches:
+            return []
 
-        def send(photo: Any, report_id: str) -> bool:
-            if halt.is_set() or self._stopping.is_set():
+        def send(batch: list[Item]) -> BatchResult | None:
+            if phase.halted:
+                return None  # not started
+            try:
+                return batcher.upload(batch, self.photos_dir)
+            except BaseException:
+                phase.halt()  # at once, so no worker starts another batch meanwhile
+                raise
+
+        by_tus: list[Item] = []
+        workers = min(self.photo_workers, len(batches))
+        with ThreadPoolExecutor(workers, thread_name_prefix="whistle-photo") as pool:
+            futures = [pool.submit(send, batch) for batch in batches]
+            with phase.halt_on_error():  # e.g. a full disk recording a result
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except BaseException as exc:  # ends the phase, raised after the others
+                        phase.fail(exc)
+                        continue
+                    if result is None:
+                        continue
+                    note = f"photos sent one by one: {result.refusal}"
+                    if result.refusal is not None and note not in phase.run.notes:
+                        phase.run.notes.append(note)
+                    by_tus.extend(result.by_tus)
+                    for outcome in result.outcomes:
+                        self._batch_outcome(phase, outcome)
+        return by_tus
+
+    def _batch_outcome(self, phase: _PhotoPhase, outcome: PhotoOutcome) -> None:
+        photo_id = outcome.photo.id
+        if outcome.delivered:
+            phase.add_bytes(outcome.photo.size_bytes or 0)
+            phase.run.photos_sent += 1
+            self._forget_photo_error(photo_id)
+        elif outcome.status == "waits":
+            phase.run.notes.append(f"photo {photo_id} waits for its report")
+        elif outcome.status == "damaged":  # sent again in a later cycle; not a refusal
+            log.info("photo %s arrived damaged: %s", photo_id, outcome.message)
+            phase.damaged += 1
+        else:  # "refused" by the server, or "local_error"
+            self._photo_refused(phase.run, photo_id, outcome.message)
+
+    def _send_by_tus(self, phase: _PhotoPhase, items: list[Item]) -> None:
+        """One tus upload per photo, ``photo_workers`` at once."""
+
+        def send(photo: Photo, report_id: str) -> bool:
+            if phase.halted:
                 return False  # not started
             path = self.photos_dir / (photo.processed_path or "")
             try:
-                self.uploader.upload(photo, path, report_id=report_id, on_bytes=add_bytes)
+                self.uploader.upload(photo, path, report_id=report_id, on_bytes=phase.add_bytes)
             except (Refused, LocalPhotoError):
                 raise  # this photo only
             except BaseException:
-                halt.set()  # at once, so no worker starts another upload meanwhile
+                phase.halt()
                 raise
             return True
 
-        failure: BaseException | None = None
         workers = min(self.photo_workers, len(items))
         with ThreadPoolExecutor(workers, thread_name_prefix="whistle-photo") as pool:
             futures = {pool.submit(send, photo, r): photo for photo, r in items}
-            for future in as_completed(futures):
-                photo = futures[future]
-                try:
-                    sent = future.result()
-                except BaseException as exc:  # classified here, raised after the others
-                    if not self._photo_failed(run, photo.id, exc):
-                        halt.set()
-                        if failure is None or (
-                            isinstance(exc, AuthRequired) and not isinstance(failure, AuthRequired)
-                        ):
-                            failure = exc
-                    continue
-                if sent:
-                    run.photos_sent += 1
-                    self._forget_photo_error(photo.id)
-        if self._stopping.is_set():
-            run.notes.append("stopped")
-        if failure is not None:
-            raise failure
+            with phase.halt_on_error():
+                for future in as_completed(futures):
+                    photo = futures[future]
+                    try:
+                        sent = future.result()
+                    except BaseException as exc:  # classified here, raised after the others
+                        if not self._photo_failed(phase.run, photo.id, exc):
+                            phase.fail(exc)
+                        continue
+                    if sent:
+                        phase.run.photos_sent += 1
+                        self._forget_photo_error(photo.id)
 
     def _photo_failed(self, run: _Run, photo_id: str, exc: BaseException) -> bool:
         """Handle one photo's refusal (True: the others go on); False for a failure that

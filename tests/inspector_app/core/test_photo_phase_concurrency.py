@@ -1,7 +1,10 @@
-"""The photo phase with several uploads in flight, against a real server on loopback
-(SQLite and PostgreSQL): every photo arrives once and byte-identical, one upload failing
-while others are in flight, one sign-in refresh for all, progress totals, creation-with-
-upload and the fallback to POST + PATCH, and the upload bookkeeping commits."""
+"""The photo phase's tus path with several uploads in flight, against a real server on
+loopback (SQLite and PostgreSQL): every photo arrives once and byte-identical, one upload
+failing while others are in flight, one sign-in refresh for all, progress totals,
+creation-with-upload and the fallback to POST + PATCH, and the upload bookkeeping commits.
+
+The engines here send every photo by tus (``photo_batches=False``), as they do on a
+server without photo batches; test_photo_batch.py covers batches the same way."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import base64
 import itertools
 import threading
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -17,7 +21,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 
 from inspector_app.core.api_client import KV_AUTH, Refused
-from inspector_app.core.sync_engine import KV_PHOTO_ERRORS, SyncProgress
+from inspector_app.core.sync_engine import KV_PHOTO_ERRORS, SyncEngine, SyncProgress
 from inspector_app.core.tus_client import TusUploader
 from server.uploads.models import Upload
 from tests.inspector_app.core import sync_fixtures as fx
@@ -44,6 +48,11 @@ def _together(count: int, method: str = "POST", path: str = "/uploads") -> fx.Ru
         return None
 
     return rule
+
+
+def _tus(tablet: fx.Tablet, **kw: Any) -> SyncEngine:
+    """An engine that sends every photo by tus (no photo batches)."""
+    return tablet.engine(photo_batches=False, **kw)
 
 
 def _of_photo(photo_id: str) -> Callable[[httpx.Request], bool]:
@@ -82,7 +91,7 @@ def test_uploads_in_flight_at_once_deliver_every_photo_once(
     report_ids = [tablet.report(photos=2, seed=i) for i in range(6)]
     tablet.transport.add(_together(WORKERS))
     seen: list[SyncProgress] = []
-    outcome = tablet.engine(photo_workers=WORKERS, on_progress=seen.append).sync_once()
+    outcome = _tus(tablet, photo_workers=WORKERS, on_progress=seen.append).sync_once()
     assert outcome.ok and outcome.error is None, outcome
     assert (outcome.applied, outcome.photos_sent) == (6, 12)
     _assert_delivered_once(tablet, live_server.app, report_ids)
@@ -104,14 +113,14 @@ def test_a_failure_with_uploads_in_flight_ends_the_phase_and_loses_nothing(
     tablet: fx.Tablet, live_server: LiveServer
 ) -> None:
     report_ids = [tablet.report(photos=2, seed=i) for i in range(5)]
-    tablet.engine(wifi_only=lambda: True, on_wifi=lambda: False).sync_once()  # reports only
+    _tus(tablet, wifi_only=lambda: True, on_wifi=lambda: False).sync_once()  # reports only
     (first, *_rest) = tablet.store.photos_to_upload()
     failing = _of_photo(first[0].id)
     tablet.transport.add(_together(WORKERS))  # the failing POST is one of four in flight
     tablet.transport.add(
         lambda r: fx.Fault("status", status=503) if failing(r) and r.method == "POST" else None
     )
-    engine = tablet.engine(photo_workers=WORKERS)
+    engine = _tus(tablet, photo_workers=WORKERS)
     broken = engine.sync_once()
     assert not broken.ok and broken.error is not None and "503" in broken.error
     assert broken.retry_in_s is not None
@@ -132,18 +141,18 @@ def test_a_refused_photo_is_set_aside_while_the_others_go(
     tablet: fx.Tablet, live_server: LiveServer
 ) -> None:
     report_ids = [tablet.report(photos=2, seed=i) for i in range(3)]
-    tablet.engine(wifi_only=lambda: True, on_wifi=lambda: False).sync_once()
+    _tus(tablet, wifi_only=lambda: True, on_wifi=lambda: False).sync_once()
     refused_photo = tablet.store.photos_to_upload()[2][0]
     refused = _of_photo(refused_photo.id)
     body = {"error": {"code": "not_an_image", "message": "not a JPEG, PNG or WebP"}}
     tablet.transport.add(
         lambda r: fx.Fault("status", status=415, body=body) if refused(r) else None
     )
-    outcome = tablet.engine(photo_workers=WORKERS).sync_once()
+    outcome = _tus(tablet, photo_workers=WORKERS).sync_once()
     assert outcome.ok and outcome.error is None and outcome.photos_sent == 5
     assert "not_an_image" in tablet.store.kv_get(KV_PHOTO_ERRORS)[refused_photo.id]
     tablet.transport.rules.clear()
-    retried = tablet.engine(photo_workers=WORKERS).sync_once()  # the user's "sync now"
+    retried = _tus(tablet, photo_workers=WORKERS).sync_once()  # the user's "sync now"
     assert retried.ok and retried.photos_sent == 1
     assert refused_photo.id not in tablet.store.kv_get(KV_PHOTO_ERRORS)
     _assert_delivered_once(tablet, live_server.app, report_ids)
@@ -163,7 +172,7 @@ def test_one_token_refresh_for_all_uploads_in_flight(
 
     tablet.transport.add(_together(WORKERS))  # four uploads meet the 401 at once
     refreshes_before = tablet.transport.count("POST", "/auth/refresh")
-    outcome = tablet.engine(photo_workers=WORKERS, on_progress=expire_token).sync_once()
+    outcome = _tus(tablet, photo_workers=WORKERS, on_progress=expire_token).sync_once()
     assert outcome.ok and outcome.photos_sent == 8, outcome
     assert tablet.transport.count("POST", "/auth/refresh") == refreshes_before + 1
     statuses = [s.status for s in tablet.transport.seen if s.method == "POST"]
@@ -191,7 +200,7 @@ def test_without_creation_with_upload_photos_go_by_post_and_patch(
         )
     else:
         kw["uploader"] = TusUploader(tablet.client, creation_with_upload=False)
-    outcome = tablet.engine(photo_workers=2, **kw).sync_once()
+    outcome = _tus(tablet, photo_workers=2, **kw).sync_once()
     assert outcome.ok and outcome.photos_sent == 4
     assert tablet.transport.count("PATCH", "/uploads/") == 4
     assert tablet.transport.count("OPTIONS", "/uploads") == (1 if how == "server_lacks_it" else 0)
@@ -203,7 +212,7 @@ def test_a_lost_answer_to_a_post_with_the_photo_delivers_it_once(
 ) -> None:
     report_id = tablet.report(photos=2)
     tablet.transport.fail("POST", "/uploads", fx.Fault("drop_response"), times=2)
-    engine = tablet.engine(photo_workers=WORKERS)
+    engine = _tus(tablet, photo_workers=WORKERS)
     first = engine.sync_once()
     assert not first.ok and first.photos_sent < 2
     second = engine.sync_once()  # offered again: the server has it, nothing changes

@@ -122,7 +122,7 @@ def test_lost_answers_of_upload_creation_and_patch_still_deliver_once(
     report_id = tablet.report(photos=2)
     tablet.transport.fail("POST", "/uploads", fx.Fault("drop_response"))
     tablet.transport.fail("PATCH", "/uploads/", fx.Fault("drop_response"))
-    engine = tablet.engine()
+    engine = tablet.engine(photo_batches=False)  # tus (batches: test_photo_batch.py)
     outcomes = [engine.sync_once() for _ in range(3)]
     assert not outcomes[0].ok and outcomes[-1].ok
     _assert_all_arrived(tablet, live_server.app, [report_id])
@@ -388,6 +388,7 @@ def test_wifi_only_holds_photos_back_until_wifi(tablet: fx.Tablet, live_server: 
     held = engine.sync_once()
     assert held.ok and held.applied == 1 and held.photos_sent == 0
     assert tablet.transport.count("POST", "/uploads") == 0
+    assert tablet.transport.count("POST", "/photos/batch") == 0
     assert tablet.store.queue_stats().photos_pending == 2
     wifi[0] = True
     sent = engine.sync_once()

@@ -58,6 +58,7 @@ LOSSES = {
     "push": lambda method, target: method == "POST" and target.endswith("/sync/push"),
     "upload_create": lambda method, target: method == "POST" and target.endswith("/uploads"),
     "upload_patch": lambda method, target: method == "PATCH",
+    "photo_batch": lambda method, target: method == "POST" and target.endswith("/photos/batch"),
     "pull": lambda method, target: method == "GET" and "/sync/pull" in target,
 }
 
@@ -78,6 +79,12 @@ class RestartableServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+
+    @property
+    def app_now(self) -> FastAPI:
+        """The app being served (a new one after each restart)."""
+        assert self._app is not None, "the server is stopped"
+        return self._app
 
     def start(self) -> None:
         self._app = create_app(self.settings)
@@ -199,7 +206,7 @@ class SyncMachine(RuleBasedStateMachine):
         self._sync_losing("push")
 
     @precondition(lambda self: self._ops_open() or self._photos_open())
-    @rule(which=st.sampled_from(["upload_create", "upload_patch"]))
+    @rule(which=st.sampled_from(["photo_batch", "upload_create", "upload_patch"]))
     def sync_upload_answer_lost(self, which: str) -> None:
         self._sync_losing(which)
 
