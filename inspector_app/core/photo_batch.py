@@ -177,7 +177,11 @@ class PhotoBatchUploader:
         results = parse_results(json_body(response), [p.photo.id for p in parts])
         taken = [part.photo.id for part in parts if results[part.photo.id].delivered]
         self.store.record_uploads(taken)
-        outcomes.extend(_outcome(part.photo, results[part.photo.id]) for part in parts)
+        for part in parts:
+            outcome = _outcome(part.photo, results[part.photo.id])
+            if outcome.status == "damaged" and (why := changed_locally(part.photo, part.data)):
+                outcome = PhotoOutcome(part.photo, "local_error", outcome.code, why)
+            outcomes.append(outcome)
         return BatchResult(outcomes=outcomes)
 
     def _refused(
@@ -206,8 +210,11 @@ class PhotoBatchUploader:
 
 
 def read_checked(photo: Photo, path: Path) -> bytes:
-    """The photo's bytes, read once, checked against the store's size and sha256 (the
-    messages of the tus client's checks)."""
+    """The photo's bytes, read once, checked against the store's size (the tus client's
+    message). Not hashed here: the server checks every photo's sha256 against the
+    manifest, and only when it finds a difference does the tablet hash its copy
+    (:func:`changed_locally`): hashing each photo before sending cost more tablet CPU
+    than sending it."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -217,11 +224,17 @@ def read_checked(photo: Photo, path: Path) -> bytes:
             f"photo {photo.id}: the file has {len(data)} bytes, the report declared "
             f"{photo.size_bytes}"
         )
+    return data
+
+
+def changed_locally(photo: Photo, data: bytes) -> str | None:
+    """Why the tablet's own copy is wrong (its sha256 differs from the one the report
+    declared), or None when the copy is sound (then the bytes were damaged on the way)."""
     if photo.sha256 is not None and hashlib.sha256(data).hexdigest() != photo.sha256:
-        raise LocalPhotoError(
+        return (
             f"photo {photo.id}: the file on the tablet changed since it was saved (sha256 differs)"
         )
-    return data
+    return None
 
 
 def manifest_json(parts: Sequence[_Part]) -> str:
@@ -310,6 +323,7 @@ __all__ = [
     "Item",
     "PhotoBatchUploader",
     "PhotoOutcome",
+    "changed_locally",
     "manifest_json",
     "parse_results",
     "read_checked",

@@ -18,10 +18,10 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, Table, update
+from sqlalchemy import Table, case, update
 from sqlmodel import Session, col, select
 
 from server.accounts.models import User
@@ -179,39 +179,48 @@ def receive_batch(
 def _mark_received(
     session: Session, *, accepted: list[_Accepted], keys: list[str], now: datetime
 ) -> set[UUID]:
-    """One transaction: each photo received (only where it was not yet: two uploads of a
-    photo racing count it once), each case's count moved once, one case change per case
-    for pull. Returns the photos this call counted."""
-    counted: set[UUID] = set()
-    per_case: dict[UUID, int] = defaultdict(int)
-    for item, key in zip(accepted, keys, strict=True):
-        result = session.execute(
-            update(_PHOTO_TABLE)
-            .where(_PHOTO_TABLE.c.id == item.photo.id)
-            .where(_PHOTO_TABLE.c.received_at.is_(None))
-            .values(received_at=now, storage_key=key, media_type=item.media_type)
+    """One transaction of two statements whatever the batch's size: the photos received
+    (only those not received yet: two uploads of a photo racing count it once), then
+    each of their cases counted once; and one case change per case for pull. Returns the
+    photos this call counted."""
+    key_of = {a.photo.id: key for a, key in zip(accepted, keys, strict=True)}
+    type_of = {a.photo.id: a.media_type for a in accepted}
+    photo_id = _PHOTO_TABLE.c.id
+    received = session.execute(
+        update(_PHOTO_TABLE)
+        .where(photo_id.in_(key_of))
+        .where(_PHOTO_TABLE.c.received_at.is_(None))
+        .values(
+            received_at=now,
+            storage_key=case(key_of, value=photo_id),
+            media_type=case(type_of, value=photo_id),
         )
-        if int(cast("CursorResult[Any]", result).rowcount) == 1:
-            counted.add(item.photo.id)
-            per_case[item.photo.case_id] += 1
-    for case_id in sorted(per_case):  # a fixed order: two batches lock cases alike
-        scope = session.execute(
+        .returning(photo_id, _PHOTO_TABLE.c.case_id)
+    ).all()
+    counted = {row.id for row in received}
+    per_case: dict[UUID, int] = defaultdict(int)
+    for row in received:
+        per_case[row.case_id] += 1
+    if per_case:
+        case_id = _CASE_TABLE.c.id
+        scopes = session.execute(
             update(_CASE_TABLE)
-            .where(_CASE_TABLE.c.id == case_id)
+            .where(case_id.in_(per_case))
             .values(
-                photos_received=_CASE_TABLE.c.photos_received + per_case[case_id],
+                photos_received=_CASE_TABLE.c.photos_received + case(per_case, value=case_id),
                 version=_CASE_TABLE.c.version + 1,
                 updated_at=now,
             )
-            .returning(_CASE_TABLE.c.area_path, _CASE_TABLE.c.department_id)
-        ).one()
-        # photos_received changed: pull shows "photos 2/3 received" (scope as of now)
-        record_change(
-            session,
-            entity=ChangeEntity.CASE,
-            entity_id=case_id,
-            area_path=scope.area_path,
-            department_id=scope.department_id,
-        )
+            .returning(case_id, _CASE_TABLE.c.area_path, _CASE_TABLE.c.department_id)
+        ).all()
+        for scope in sorted(scopes, key=lambda r: r.id):
+            # photos_received changed: pull shows "photos 2/3 received" (scope as of now)
+            record_change(
+                session,
+                entity=ChangeEntity.CASE,
+                entity_id=scope.id,
+                area_path=scope.area_path,
+                department_id=scope.department_id,
+            )
     session.commit()
     return counted

@@ -34,6 +34,7 @@ from inspector_app.core.capture import Capture
 from inspector_app.core.photo_batch import (
     BATCH_PATH,
     PhotoBatchUploader,
+    changed_locally,
     read_checked,
 )
 from inspector_app.core.store import Photo, Store
@@ -229,22 +230,31 @@ def test_local_files_are_checked_like_the_tus_client_does(
         read_checked(missing, photos / (missing.processed_path or ""))
     with pytest.raises(LocalPhotoError, match=r"has \d+ bytes, the report declared \d+"):
         read_checked(short, short_path)
-    with pytest.raises(LocalPhotoError, match="changed since it was saved"):
-        read_checked(changed, changed_path)
+    # A changed file of the right size is sent (not hashed first); when the server finds
+    # its sha256 wrong, the tablet checks its own copy and sets it aside.
+    assert changed_locally(changed, read_checked(changed, changed_path)) is not None
+    assert changed_locally(good, read_checked(good, photos / (good.processed_path or ""))) is None
 
     sent: list[list[str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         request.read()
         sent.append([name for name, *_ in _parts(request)])
+        damaged = {"status": "refused", "code": "sha256_mismatch", "message": "bytes differ"}
         return httpx.Response(
-            200, json={"results": [{"photo_id": good.id, "status": "already_received"}]}
+            200,
+            json={
+                "results": [
+                    {"photo_id": changed.id, **damaged},
+                    {"photo_id": good.id, "status": "already_received"},
+                ]
+            },
         )
 
     batcher = PhotoBatchUploader(_mock_client(store, handler))
     items = [(p, report_id) for p in (missing, short, changed, good)]
     result = batcher.upload(items, photos)
-    assert sent == [["manifest", good.id]]  # only the sound photo went
+    assert sent == [["manifest", changed.id, good.id]]  # the readable ones went
     statuses = {o.photo.id: (o.status, o.message) for o in result.outcomes}
     assert statuses[good.id] == ("already_received", "")
     for photo in (missing, short, changed):
