@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col
 
@@ -51,6 +51,7 @@ from server.sync.operations import (
     report_event_values,
     stored_result,
 )
+from server.sync.rows import insert_rows
 from server.taxonomy.models import Category
 from shared_schemas.enums import OperationKind, OperationStatus
 from shared_schemas.reports import HazardReport
@@ -75,14 +76,22 @@ def split_runs(ops: list[SyncOperation]) -> list[tuple[bool, list[SyncOperation]
     return runs
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    results: dict[UUID, OperationResult]
+    stored: set[UUID]  # the op ids whose results this run stored (not the replays)
+
+
 def apply_creates(
     session: Session, *, ctx: PushContext, ops: list[SyncOperation]
-) -> dict[UUID, OperationResult] | None:
+) -> RunOutcome | None:
     """Apply a run of report.create ops (in seq order) in one savepoint. None: the run was
     rolled back and must be applied op by op."""
     try:
         with session.begin_nested():
-            return _Run(ctx=ctx, now=utcnow()).apply(session, ops)
+            run = _Run(ctx=ctx, now=utcnow())
+            results = run.apply(session, ops)
+            return RunOutcome(results, {row["op_id"] for row in run.processed})
     except IntegrityError:
         log.warning(
             "bulk report.create of device %s hit an integrity conflict: applying op by op",
@@ -194,14 +203,14 @@ class _Run:
     def _write(self, session: Session) -> None:
         # Parents first: photos and events refer to their case.
         if self.cases:
-            session.execute(insert(table_of(Case)), self.cases)
-            session.execute(
-                insert(table_of(Photo)), [{**p, "created_at": self.now} for p in self.photos]
+            insert_rows(session, table_of(Case), self.cases)
+            insert_rows(
+                session, table_of(Photo), [{**p, "created_at": self.now} for p in self.photos]
             )
-            session.execute(insert(table_of(CaseEvent)), self.events)
+            insert_rows(session, table_of(CaseEvent), self.events)
             record_case_changes(session, self.cases)
         if self.processed:
-            session.execute(insert(table_of(ProcessedOperation)), self.processed)
+            insert_rows(session, table_of(ProcessedOperation), self.processed)
 
 
 def _parse(op: SyncOperation) -> HazardReport | Refused:

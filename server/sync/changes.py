@@ -1,20 +1,31 @@
-"""The change log that pull reads: allocating change sequence numbers and recording changes.
+"""The change log that pull reads: recording changes, and writing them at commit.
 
 Every writer of a pulled entity (cases, verification tasks, categories, areas) calls
-`record_change` inside its own transaction. The seq comes from the single-row
-`sync_counter` table (`UPDATE ... SET value = value + 1 RETURNING value`): on PostgreSQL the
-row lock is held until the writing transaction ends, so allocators are serialised and seq
-order equals commit order; SQLite has one writer anyway. A puller that has seen seq N has
-therefore seen every committed change <= N, and never skips one that committed late.
-A rolled-back transaction (or savepoint) gives its seq back, so there are no holes either.
+`record_change` inside its own transaction. The change is only *noted* on the session
+then; `write_changes` (run by a `before_commit` session event, so no commit site can
+forget it) allocates the seqs and inserts the rows just before the transaction commits.
+
+Seqs come from the single-row `sync_counter` table (`UPDATE ... SET value = value + n
+RETURNING value`, one bump per transaction): on PostgreSQL the row lock is held until the
+writing transaction ends, so allocators are serialised and seq order equals commit
+order; SQLite has one writer anyway. A puller that has seen seq N has therefore seen
+every committed change <= N, and never skips one that committed late. Because the counter
+is taken last (after the transaction's own writes are flushed) and held only for the
+commit, a writer never waits for a row lock while holding it: two writers cannot deadlock
+over the counter and a case (one holding the counter and wanting the case, the other the
+reverse). A rolled-back transaction writes nothing; a rolled-back SAVEPOINT drops the
+changes noted inside it (`after_soft_rollback`), so there are no holes either.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, event, or_, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, SQLModel, col
 
 from server.accounts.scope import Scope, area_filter, case_filter
@@ -22,8 +33,10 @@ from server.areas.models import Area
 from server.cases.models import Case
 from server.core.clock import utcnow
 from server.sync.models import ChangeEntity, ChangeLog, SyncCounter, VerificationTask
+from server.sync.rows import insert_rows
 
 COUNTER_ID = 1
+_PENDING = "whistle.pending_changes"  # key in Session.info
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -35,7 +48,7 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
-def _bump(session: Session, count: int) -> int | None:
+def _bump(session: OrmSession, count: int) -> int | None:
     counter = table_of(SyncCounter)  # Core: no ORM bookkeeping on the hottest statement
     stmt = (
         update(counter)
@@ -47,14 +60,10 @@ def _bump(session: Session, count: int) -> int | None:
     return None if value is None else int(value)
 
 
-def allocate_seq(session: Session) -> int:
-    """The next change sequence number, allocated inside the caller's transaction."""
-    return allocate_seqs(session, 1)
-
-
-def allocate_seqs(session: Session, count: int) -> int:
+def allocate_seqs(session: OrmSession, count: int) -> int:
     """`count` consecutive change sequence numbers in one counter bump (one lock, as for
-    one); returns the last: the range is `last - count + 1 .. last`."""
+    one); returns the last: the range is `last - count + 1 .. last`. Only `write_changes`
+    should call this: the lock lasts until the transaction ends."""
     if count < 1:
         raise ValueError("count must be at least 1")
     value = _bump(session, count)
@@ -87,6 +96,82 @@ def current_seq(session: Session) -> int:
     return 0 if value is None else int(value)
 
 
+# ---------------------------------------------------------------- noting and writing
+
+
+@dataclass(frozen=True)
+class _Noted:
+    """A change noted in a transaction (the innermost one when it was recorded)."""
+
+    transaction: SessionTransaction
+    values: dict[str, Any]  # change_log columns except seq
+
+
+def _noted(session: OrmSession) -> list[_Noted]:
+    noted: list[_Noted] = session.info.setdefault(_PENDING, [])
+    return noted
+
+
+def _note(session: OrmSession, values: list[dict[str, Any]]) -> None:
+    transaction = session.get_nested_transaction()
+    if transaction is None:
+        transaction = session.get_transaction()
+    if transaction is None:
+        transaction = session.begin()  # what autobegin would do at the next statement
+    _noted(session).extend(_Noted(transaction, v) for v in values)
+
+
+def pending_changes(session: OrmSession) -> int:
+    """How many changes this session's transaction will write at commit."""
+    return len(session.info.get(_PENDING, ()))
+
+
+def write_changes(session: OrmSession) -> None:
+    """Write the noted changes: flush the transaction's own writes first (their row locks
+    are taken before the counter's, never after), then ONE counter bump for all of them
+    and one multi-row insert, seqs in the order they were recorded. Runs in before_commit;
+    callable directly (tests). Nothing noted: no statement at all."""
+    noted = session.info.get(_PENDING)
+    if not noted:
+        return
+    session.flush()
+    last = allocate_seqs(session, len(noted))
+    first = last - len(noted) + 1
+    rows = [{**n.values, "seq": first + i} for i, n in enumerate(noted)]
+    insert_rows(session, table_of(ChangeLog), rows)
+    noted.clear()
+
+
+def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _before_commit(session: OrmSession) -> None:
+    # Also fired when a SAVEPOINT is released: its changes wait for the real commit.
+    if session.get_nested_transaction() is None:
+        write_changes(session)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _after_rollback(session: OrmSession, previous_transaction: SessionTransaction) -> None:
+    noted = session.info.get(_PENDING)
+    if noted:
+        noted[:] = [n for n in noted if not _within(n.transaction, previous_transaction)]
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _after_transaction_end(session: OrmSession, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended (committed, rolled back, or closed): nothing noted
+    # in it may leak into the session's next transaction.
+    if transaction.parent is None and session.info.get(_PENDING):
+        session.info[_PENDING].clear()
+
+
 def record_change(
     session: Session,
     *,
@@ -95,8 +180,9 @@ def record_change(
     area_path: str | None = None,
     department_id: int | None = None,
     assignee_id: UUID | None = None,
-) -> int:
-    """Append one change to the log (inside the caller's transaction); returns its seq.
+) -> None:
+    """Note one change in the caller's transaction; it is written (and gets its seq) when
+    the transaction commits, and dropped if it (or the savepoint around it) rolls back.
 
     The scope columns decide who pulls it: cases by `area_path`/`department_id` (the
     same rules as `case_filter`), tasks by `assignee_id`, areas by `area_path`, taxonomy
@@ -104,21 +190,22 @@ def record_change(
     grid, a task reassigned), record a second change with the *old* scope columns as well:
     that puller then receives `op: "delete"` for it.
     """
-    seq = allocate_seq(session)
-    session.execute(
-        insert(table_of(ChangeLog)).values(
-            seq=seq,
-            entity=entity,
-            entity_id=str(entity_id),
-            area_path=area_path,
-            department_id=department_id,
-            assignee_id=assignee_id,
-        )
+    _note(
+        session,
+        [
+            {
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "area_path": area_path,
+                "department_id": department_id,
+                "assignee_id": assignee_id,
+                "created_at": utcnow(),
+            }
+        ],
     )
-    return seq
 
 
-def record_case_change(session: Session, case: Case, *, old_area_path: str | None = None) -> int:
+def record_case_change(session: Session, case: Case, *, old_area_path: str | None = None) -> None:
     """Record a change of `case` with its current scope columns (and its old area's, when
     the case moved)."""
     if old_area_path is not None and old_area_path != case.area_path:
@@ -129,7 +216,7 @@ def record_case_change(session: Session, case: Case, *, old_area_path: str | Non
             area_path=old_area_path,
             department_id=case.department_id,
         )
-    return record_change(
+    record_change(
         session,
         entity=ChangeEntity.CASE,
         entity_id=case.id,
@@ -138,33 +225,29 @@ def record_case_change(session: Session, case: Case, *, old_area_path: str | Non
     )
 
 
-def record_case_changes(session: Session, cases: Sequence[dict[str, Any]]) -> int:
-    """One change per case (hazard_case column values: id, area_path, department_id),
-    with consecutive seqs in the given order, from ONE counter bump and one multi-row
-    insert (the bulk report.create path). Returns the last seq, 0 if there is none."""
-    if not cases:
-        return 0
-    last = allocate_seqs(session, len(cases))
-    first = last - len(cases) + 1
+def record_case_changes(session: Session, cases: Sequence[dict[str, Any]]) -> None:
+    """One change per case (hazard_case column values: id, area_path, department_id), in
+    the given order (the bulk report.create path); written with the transaction's other
+    changes at commit."""
     now = utcnow()
-    values = [
-        {
-            "seq": first + i,
-            "entity": ChangeEntity.CASE,
-            "entity_id": str(case["id"]),
-            "area_path": case["area_path"],
-            "department_id": case.get("department_id"),
-            "assignee_id": None,
-            "created_at": now,
-        }
-        for i, case in enumerate(cases)
-    ]
-    session.execute(insert(table_of(ChangeLog)), values)
-    return last
+    _note(
+        session,
+        [
+            {
+                "entity": ChangeEntity.CASE,
+                "entity_id": str(case["id"]),
+                "area_path": case["area_path"],
+                "department_id": case.get("department_id"),
+                "assignee_id": None,
+                "created_at": now,
+            }
+            for case in cases
+        ],
+    )
 
 
-def record_task_change(session: Session, task: VerificationTask, *, case: Case) -> int:
-    return record_change(
+def record_task_change(session: Session, task: VerificationTask, *, case: Case) -> None:
+    record_change(
         session,
         entity=ChangeEntity.TASK,
         entity_id=task.id,
@@ -173,14 +256,12 @@ def record_task_change(session: Session, task: VerificationTask, *, case: Case) 
     )
 
 
-def record_area_change(session: Session, area: Area) -> int:
-    return record_change(
-        session, entity=ChangeEntity.AREA, entity_id=area.code, area_path=area.path
-    )
+def record_area_change(session: Session, area: Area) -> None:
+    record_change(session, entity=ChangeEntity.AREA, entity_id=area.code, area_path=area.path)
 
 
-def record_taxonomy_change(session: Session, category_code: str) -> int:
-    return record_change(session, entity=ChangeEntity.TAXONOMY, entity_id=category_code)
+def record_taxonomy_change(session: Session, category_code: str) -> None:
+    record_change(session, entity=ChangeEntity.TAXONOMY, entity_id=category_code)
 
 
 # ---------------------------------------------------------------- visibility at pull time

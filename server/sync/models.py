@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from server.core.clock import utcnow
@@ -37,7 +37,6 @@ class ProcessedOperation(SQLModel, table=True):
     """Each applied (device_id, op_id) with its result: a replay returns the same result."""
 
     __tablename__ = "sync_operation"
-    __table_args__ = (Index("ix_sync_operation_entity", "entity_id"),)
 
     device_id: str = Field(primary_key=True, max_length=64)
     op_id: UUID = Field(primary_key=True)
@@ -87,7 +86,8 @@ class ChangeLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     area_path: str | None = Field(default=None, max_length=400)
     department_id: int | None = Field(default=None)
-    assignee_id: UUID | None = Field(default=None, index=True)
+    # Not indexed: pull reads the log by seq range (the primary key) and filters the rest.
+    assignee_id: UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

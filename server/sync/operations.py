@@ -362,7 +362,9 @@ def _amend_photos(
 def amend_report(
     session: Session, *, ctx: PushContext, op_id: UUID, amend: ReportAmend
 ) -> OperationResult:
-    case = session.get(Case, amend.id)
+    # Locked: a supervisor's transition committing between this read and the write would
+    # otherwise be overwritten (an amend of a case already registered, rule 6).
+    case = session.get(Case, amend.id, with_for_update=True, populate_existing=True)
     if case is None or case.reporter_id != ctx.user.id:
         # Someone else's case answers like a missing one (existence is not revealed).
         raise Refused("unknown_case", "没有这条上报 / there is no such report of yours")
@@ -450,6 +452,13 @@ def create_inspection(
     task = session.get(VerificationTask, result.task_id)
     if task is None or task.assignee_id != ctx.user.id:
         raise Refused("unknown_task", "没有这项核查任务 / there is no such task assigned to you")
+    # The case row first, then the task, as every workflow writer locks them (the other
+    # order deadlocks with a supervisor's transition); then the task as that transition
+    # left it (it may have cancelled it).
+    case = session.get(Case, task.case_id, with_for_update=True, populate_existing=True)
+    if case is None:  # pragma: no cover - the foreign key cascades
+        raise Refused("unknown_task", "没有这项核查任务 / there is no such task assigned to you")
+    session.refresh(task)
     if task.inspection_id == result.id:
         return OperationResult(
             op_id=op_id,
@@ -466,9 +475,6 @@ def create_inspection(
         )
     if result.case_id != task.case_id:
         raise Refused("invalid_payload", "case_id: does not match the task's case")
-    case = session.get(Case, task.case_id)
-    if case is None:  # pragma: no cover - the foreign key cascades
-        raise Refused("unknown_task", "没有这项核查任务 / there is no such task assigned to you")
     _check_photo_ids(session, result.photos, case.id)
     existing = {
         p

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
@@ -80,16 +80,17 @@ def _store(session: Session, ctx: PushContext, op: SyncOperation, result: Operat
     session.flush()
 
 
-def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationResult:
-    """One operation in its own savepoint; its result stored with it (replays read it)."""
+def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> tuple[OperationResult, bool]:
+    """One operation in its own savepoint; its result stored with it (replays read it).
+    Returns the result and whether this call stored it (False: a replay, or not stored)."""
     stored = _stored_result(session, ctx.device_id, op.op_id)
     if stored is not None:
-        return stored
+        return stored, False
     try:
         with session.begin_nested():
             result = _dispatch(session, ctx, op)
             _store(session, ctx, op, result)
-        return result
+        return result, True
     except Refused as refused:
         result = refused_result(op.op_id, refused)
     except IntegrityError:
@@ -97,7 +98,7 @@ def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationRe
         # committed first: answer with its stored result.
         stored = _stored_result(session, ctx.device_id, op.op_id)
         if stored is not None:
-            return stored
+            return stored, False
         log.warning("integrity conflict applying op %s of device %s", op.op_id, ctx.device_id)
         result = OperationResult(
             op_id=op.op_id,
@@ -115,7 +116,7 @@ def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationRe
             status=OperationStatus.REJECTED,
             code="server_error",
             message="服务器错误，请联系管理员 / server error: tell your administrator",
-        )
+        ), False
     # The savepoint is gone; drop any in-memory change the op made but never flushed, so
     # the next flush cannot write it.
     session.expire_all()
@@ -125,9 +126,9 @@ def _apply(session: Session, ctx: PushContext, op: SyncOperation) -> OperationRe
     except IntegrityError:
         stored = _stored_result(session, ctx.device_id, op.op_id)
         if stored is not None:
-            return stored
+            return stored, False
         raise
-    return result
+    return result, True
 
 
 def _upsert_device(
@@ -160,23 +161,9 @@ def _upsert_device(
     )
 
 
-def _rejected_among(session: Session, device_id: str, op_ids: list[UUID]) -> int:
-    """How many of these ops have a stored `rejected` result (a primary-key lookup)."""
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(ProcessedOperation)
-            .where(ProcessedOperation.device_id == device_id)
-            .where(col(ProcessedOperation.op_id).in_(op_ids))
-            .where(ProcessedOperation.status == OperationStatus.REJECTED)
-        ).scalar_one()
-    )
-
-
 def _add_rejected(session: Session, device_id: str, added: int) -> None:
-    """`device.rejected_ops` moves by the rejections this push stored: counted among the
-    push's own op ids before and after, so a replay adds nothing and the device's whole
-    history is never rescanned."""
+    """`device.rejected_ops` moves by the rejections this push stored (counted as they
+    are stored, so a replay adds nothing and the device's history is never rescanned)."""
     if added:
         session.execute(
             update(Device)
@@ -204,21 +191,22 @@ def push_batch(session: Session, *, user: User, scope: Scope, request: PushReque
         session, device_id=request.device_id, user_id=user.id, status=request.device_status
     )
     ctx = PushContext(user=user, scope=scope, device_id=request.device_id)
-    op_ids = [op.op_id for op in request.ops]
-    rejected_before = _rejected_among(session, request.device_id, op_ids) if op_ids else 0
     results: dict[UUID, OperationResult] = {}
+    stored: set[UUID] = set()  # results stored by this push (not replays)
     # Runs of report.create go in bulk (bulk_create.py); the rest, or a run whose bulk
     # insert failed, op by op. Runs keep seq order.
     for creates, run in split_runs(sorted(request.ops, key=lambda o: o.seq)):
         bulk = apply_creates(session, ctx=ctx, ops=run) if creates else None
         if bulk is not None:
-            results.update(bulk)
+            results.update(bulk.results)
+            stored |= bulk.stored
             continue
         for op in run:
-            results[op.op_id] = _apply(session, ctx, op)
-    if op_ids:
-        rejected_after = _rejected_among(session, request.device_id, op_ids)
-        _add_rejected(session, request.device_id, rejected_after - rejected_before)
+            results[op.op_id], fresh = _apply(session, ctx, op)
+            if fresh:
+                stored.add(op.op_id)
+    rejected = sum(1 for i in stored if results[i].status == OperationStatus.REJECTED)
+    _add_rejected(session, request.device_id, rejected)
     session.commit()
     return PushResponse(results=[results[op.op_id] for op in request.ops], server_time=utcnow())
 

@@ -55,9 +55,11 @@ def test_saving_without_a_change_records_nothing(session: Session, actor: Actor)
     admin, _ = actor("admin")
     categories.update_category(session, actor=admin, **_form())
     categories.update_category(session, actor=admin, **_form())
+    session.commit()  # the change log is written at commit (server/sync/changes.py)
     assert len(changes(session, "taxonomy")) == 1
     categories.update_category(session, actor=admin, **_form(default_department_code=""))
     assert categories.category_by_code(session, "GARBAGE").default_department_id is None
+    session.commit()
     assert len(changes(session, "taxonomy")) == 2
 
 

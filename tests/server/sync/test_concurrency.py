@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from server.cases.models import Case
-from server.sync.changes import record_change
+from server.sync.changes import current_seq, record_change, write_changes
 from server.sync.models import ChangeEntity, ProcessedOperation
 from tests.server.sync.helpers import counts, create_op, push_raw, report
 from tests.world import World, login
@@ -22,16 +22,21 @@ pytestmark = pytest.mark.postgresql_only
 
 
 def test_a_second_allocator_waits_for_the_first_commit(engine: Engine) -> None:
+    """The counter lock is taken when a transaction writes its changes (at commit) and
+    held until it ends: a second committer waits, then gets the next number."""
     first = Session(engine)
-    seq1 = record_change(first, entity=ChangeEntity.TAXONOMY, entity_id="OTHER")
+    record_change(first, entity=ChangeEntity.TAXONOMY, entity_id="OTHER")
+    write_changes(first)  # what before_commit does: first now holds the counter
+    seq1 = current_seq(first)
     got: list[int] = []
     started = threading.Event()
 
     def second() -> None:
         with Session(engine) as s:
             started.set()
-            got.append(record_change(s, entity=ChangeEntity.TAXONOMY, entity_id="MANHOLE"))
+            record_change(s, entity=ChangeEntity.TAXONOMY, entity_id="MANHOLE")
             s.commit()
+            got.append(current_seq(s))
 
     thread = threading.Thread(target=second)
     thread.start()

@@ -4,7 +4,7 @@ fallback to the per-op path when its inserts fail."""
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,17 +13,23 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, event, insert
+from sqlalchemy import Connection, Engine, Table, event, insert
 from sqlalchemy.exc import DataError, OperationalError
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from server.accounts.models import User
 from server.accounts.scope import scope_for
 from server.cases.models import Case, CaseEvent, Photo
 from server.sync import bulk_create
-from server.sync.changes import allocate_seqs, current_seq, record_case_changes, table_of
+from server.sync.changes import (
+    allocate_seqs,
+    current_seq,
+    pending_changes,
+    record_case_changes,
+    table_of,
+)
 from server.sync.models import ChangeLog, Device, ProcessedOperation
+from server.sync.rows import insert_rows
 from server.sync.service import push_batch
 from server.taxonomy.models import Category
 from shared_schemas.sync import PushRequest
@@ -385,25 +391,22 @@ Hook = Callable[[Connection, list[dict[str, Any]]], None]
 
 
 @contextmanager
-def on_bulk_case_insert(engine: Engine, hook: Hook) -> Iterator[list[int]]:
+def on_bulk_case_insert(monkeypatch: pytest.MonkeyPatch, hook: Hook) -> Iterator[list[int]]:
     """Run `hook` once, just before the bulk path inserts its cases (between its checks
-    and its writes), with the rows it inserts. Yields a list that gets the number of rows
-    when the hook ran."""
+    and its writes, on its connection), with the rows it inserts. Yields a list that gets
+    the number of rows when the hook ran."""
     fired: list[int] = []
+    original = insert_rows
 
-    def before(conn: Connection, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
-        if fired or not isinstance(clause, Insert) or clause.table.name != "hazard_case":
-            return
-        if not isinstance(multiparams, list) or len(multiparams) < 2:
-            return  # the per-op path's insert of one case (the tests push 2 or more)
-        fired.append(len(multiparams))
-        hook(conn, multiparams)
+    def wrapped(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not fired and table.name == "hazard_case" and len(rows) >= 2:
+            fired.append(len(rows))
+            hook(session.connection(), [dict(r) for r in rows])
+        original(session, table, rows)
 
-    event.listen(engine, "before_execute", before)
-    try:
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk_create, "insert_rows", wrapped)
         yield fired
-    finally:
-        event.remove(engine, "before_execute", before)
 
 
 def test_an_integrity_error_in_the_bulk_insert_falls_back_to_per_op(
@@ -412,6 +415,7 @@ def test_an_integrity_error_in_the_bulk_insert_falls_back_to_per_op(
     world: World,
     inspector_a: dict[str, str],
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payloads = [report() for _ in range(3)]
 
@@ -422,7 +426,7 @@ def test_an_integrity_error_in_the_bulk_insert_falls_back_to_per_op(
     before = counts(engine)
     with (
         caplog.at_level(logging.WARNING, "server.sync.bulk_create"),
-        on_bulk_case_insert(engine, sneak_in) as fired,
+        on_bulk_case_insert(monkeypatch, sneak_in) as fired,
     ):
         results = push(client, inspector_a, [create_op(p, i) for i, p in enumerate(payloads)])
     assert fired == [3]
@@ -439,7 +443,11 @@ def test_an_integrity_error_in_the_bulk_insert_falls_back_to_per_op(
 
 @pytest.mark.postgresql_only
 def test_a_concurrent_writer_before_the_bulk_insert_gets_per_op_answers(
-    client: TestClient, engine: Engine, world: World, inspector_a: dict[str, str]
+    client: TestClient,
+    engine: Engine,
+    world: World,
+    inspector_a: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payloads = [report() for _ in range(3)]
 
@@ -450,7 +458,7 @@ def test_a_concurrent_writer_before_the_bulk_insert_gets_per_op_answers(
             other.execute(insert(table_of(Case)).values(**values))
             other.commit()
 
-    with on_bulk_case_insert(engine, other_user_commits) as fired:
+    with on_bulk_case_insert(monkeypatch, other_user_commits) as fired:
         results = push(client, inspector_a, [create_op(p, i) for i, p in enumerate(payloads)])
     assert fired == [3]
     assert [(r["status"], r["code"]) for r in results] == [
@@ -464,13 +472,13 @@ def test_a_concurrent_writer_before_the_bulk_insert_gets_per_op_answers(
 
 
 def test_another_database_error_in_the_bulk_path_falls_back_to_per_op(
-    client: TestClient, engine: Engine, inspector_a: dict[str, str]
+    client: TestClient, engine: Engine, inspector_a: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fail(_conn: Connection, _rows: list[dict[str, Any]]) -> None:
         raise DataError("INSERT INTO hazard_case", {}, Exception("value too long"))
 
     payloads = [report() for _ in range(2)]
-    with on_bulk_case_insert(engine, fail) as fired:
+    with on_bulk_case_insert(monkeypatch, fail) as fired:
         results = push(client, inspector_a, [create_op(p, i) for i, p in enumerate(payloads)])
     assert fired == [2]
     assert [r["status"] for r in results] == ["applied", "applied"]
@@ -480,7 +488,7 @@ def test_another_database_error_in_the_bulk_path_falls_back_to_per_op(
 
 
 def test_an_outage_in_the_bulk_path_fails_the_whole_push(
-    client: TestClient, engine: Engine, inspector_a: dict[str, str]
+    client: TestClient, engine: Engine, inspector_a: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def outage(_conn: Connection, _rows: list[dict[str, Any]]) -> None:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
@@ -493,7 +501,7 @@ def test_an_outage_in_the_bulk_path_fails_the_whole_push(
         create_op(report(), 2),
         create_op(report(), 3),
     ]
-    with on_bulk_case_insert(engine, outage) as fired:
+    with on_bulk_case_insert(monkeypatch, outage) as fired:
         response = push_raw(client, inspector_a, ops)
     assert fired == [2]
     assert response.status_code == 503
@@ -503,7 +511,8 @@ def test_an_outage_in_the_bulk_path_fails_the_whole_push(
 
 def test_a_range_of_seqs_comes_from_one_bump(engine: Engine) -> None:
     with Session(engine) as s:
-        assert record_case_changes(s, []) == 0  # nothing to record: no bump
+        record_case_changes(s, [])  # nothing to record: nothing noted, no bump
+        assert pending_changes(s) == 0
         first = allocate_seqs(s, 1)  # makes the counter row on a fresh database
         assert allocate_seqs(s, 5) == first + 5
         with pytest.raises(ValueError, match="at least 1"):
