@@ -446,6 +446,10 @@ class EngineResult:
     fill_s: float
     photos_sent: bool = True
     record_server_cpu_s: float = 0.0  # the server process's CPU time in the record phase
+    photo_server_cpu_s: float = 0.0  # ... in the photo phase
+    photo_client_cpu_s: float = 0.0  # this (the tablet's) process's CPU in the photo phase
+    plain_server_cpu_s: float = 0.0  # the server's CPU for the plain upload
+    plain_client_cpu_s: float = 0.0
 
     def lines(self) -> list[str]:
         mb = self.photo_bytes / 1e6
@@ -466,24 +470,45 @@ class EngineResult:
             f"{PLAIN_PART_MAX // 2**20} MiB): {self.plain_s:.1f} s = "
             f"{mb / self.plain_s:.1f} MB/s; photo phase / plain = "
             f"{self.photo_s / self.plain_s:.2f}x",
+            f"CPU per photo, server / tablet: photo phase "
+            f"{self.photo_server_cpu_s * 1000 / self.photos:.2f} / "
+            f"{self.photo_client_cpu_s * 1000 / self.photos:.2f} ms, plain upload "
+            f"{self.plain_server_cpu_s * 1000 / self.photos:.2f} / "
+            f"{self.plain_client_cpu_s * 1000 / self.photos:.2f} ms",
         ]
+
+
+def _server_cpu(server: psutil.Process) -> float:
+    """The server's CPU seconds so far, with its uvicorn workers (--workers), if any."""
+    procs = [server, *server.children(recursive=True)]
+    return float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
+
+
+@dataclass
+class _Phases:
+    record_s: float
+    photo_s: float
+    outcome: Any
+    record_server_cpu_s: float
+    photo_server_cpu_s: float
+    photo_client_cpu_s: float
 
 
 def _sync_through_engine(
     base: str, tablet: Path, username: str, *, photos: bool = True, server_pid: int | None = None
-) -> tuple[float, float, Any, float]:
-    """One sync_once of the filled store: (record phase s, photo phase s, outcome, the
-    server's CPU s in the record phase: less sensitive to a busy machine than the wall
-    time). Without `photos`, the photos wait for Wi-Fi (Wi-Fi-only setting, no Wi-Fi)."""
+) -> _Phases:
+    """One sync_once of the filled store: the phases' times, and the CPU the server and
+    this process spent in them (less sensitive to a busy machine than the wall time).
+    Without `photos`, the photos wait for Wi-Fi (Wi-Fi-only setting, no Wi-Fi)."""
     marks: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    client_cpu: dict[str, float] = {}
     server = psutil.Process(server_pid) if server_pid is not None else None
 
     def on_progress(progress: SyncProgress) -> None:
         if progress.phase not in marks and server is not None:
-            # The server and its uvicorn workers (--workers), if any.
-            procs = [server, *server.children(recursive=True)]
-            cpu[progress.phase] = sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+            cpu[progress.phase] = _server_cpu(server)
+        client_cpu.setdefault(progress.phase, time.process_time())
         marks.setdefault(progress.phase, time.perf_counter())
 
     with Store(tablet / "whistle.db") as store:
@@ -499,11 +524,19 @@ def _sync_through_engine(
         )
         outcome = engine.sync_once()
         ended = time.perf_counter()
+        ended_client_cpu = time.process_time()
+        ended_cpu = _server_cpu(server) if server is not None else 0.0
         client.close()
     if not outcome.ok or outcome.error:
         raise RuntimeError(f"the sync did not finish: {outcome}")
-    record_cpu = cpu["photos"] - cpu["push"] if server is not None else 0.0
-    return marks["photos"] - marks["push"], ended - marks["photos"], outcome, record_cpu
+    return _Phases(
+        record_s=marks["photos"] - marks["push"],
+        photo_s=ended - marks["photos"],
+        outcome=outcome,
+        record_server_cpu_s=cpu["photos"] - cpu["push"] if server is not None else 0.0,
+        photo_server_cpu_s=ended_cpu - cpu["photos"] if server is not None else 0.0,
+        photo_client_cpu_s=ended_client_cpu - client_cpu["photos"],
+    )
 
 
 def _plain_upload(base: str, username: str, files: list[Path]) -> tuple[float, int]:
@@ -607,27 +640,36 @@ def run_engine(
         settings = world.settings.model_copy(update={"upload_max_bytes": 100 * 1024 * 1024})
         with ServerProcess(settings, log_path=Path(tmp) / "server.log", workers=workers) as server:
             username = world.usernames[0]
-            record_s, photo_s, outcome, record_cpu = _sync_through_engine(
+            phases = _sync_through_engine(
                 server.url, tablet, username, photos=photos, server_pid=server.pid
             )
+            outcome = phases.outcome
             with Store(tablet / "whistle.db") as store:
                 files = [tablet / "photos" / (p.processed_path or "") for p in store.all_photos()]
+            server_process = psutil.Process(server.pid)
+            before_server, before_client = _server_cpu(server_process), time.process_time()
             plain_s, plain_requests = (
                 _plain_upload(server.api(""), username, files) if photos else (0.0, 0)
             )
+            plain_server_cpu = _server_cpu(server_process) - before_server
+            plain_client_cpu = time.process_time() - before_client
         if outcome.applied != reports or outcome.photos_sent != (len(files) if photos else 0):
             raise RuntimeError(f"not everything went: {outcome}")
         return EngineResult(
             reports=reports,
             photos=len(files),
             photo_bytes=sum(p.stat().st_size for p in files),
-            record_s=record_s,
-            photo_s=photo_s,
+            record_s=phases.record_s,
+            photo_s=phases.photo_s,
             plain_s=plain_s,
             plain_requests=plain_requests,
             fill_s=fill_s,
             photos_sent=photos,
-            record_server_cpu_s=record_cpu,
+            record_server_cpu_s=phases.record_server_cpu_s,
+            photo_server_cpu_s=phases.photo_server_cpu_s,
+            photo_client_cpu_s=phases.photo_client_cpu_s,
+            plain_server_cpu_s=plain_server_cpu,
+            plain_client_cpu_s=plain_client_cpu,
         )
 
 
