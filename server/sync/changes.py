@@ -205,23 +205,29 @@ def record_change(
     )
 
 
+def record_case_scope_change(
+    session: Session, case_id: UUID, *, area_path: str, department_id: int | None
+) -> None:
+    """A change of the case `case_id`, pulled by whoever sees these scope columns (for
+    writers that hold the columns, not the Case object)."""
+    record_change(
+        session,
+        entity=ChangeEntity.CASE,
+        entity_id=case_id,
+        area_path=area_path,
+        department_id=department_id,
+    )
+
+
 def record_case_change(session: Session, case: Case, *, old_area_path: str | None = None) -> None:
     """Record a change of `case` with its current scope columns (and its old area's, when
     the case moved)."""
     if old_area_path is not None and old_area_path != case.area_path:
-        record_change(
-            session,
-            entity=ChangeEntity.CASE,
-            entity_id=case.id,
-            area_path=old_area_path,
-            department_id=case.department_id,
+        record_case_scope_change(
+            session, case.id, area_path=old_area_path, department_id=case.department_id
         )
-    record_change(
-        session,
-        entity=ChangeEntity.CASE,
-        entity_id=case.id,
-        area_path=case.area_path,
-        department_id=case.department_id,
+    record_case_scope_change(
+        session, case.id, area_path=case.area_path, department_id=case.department_id
     )
 
 

@@ -28,8 +28,7 @@ from server.accounts.models import User
 from server.accounts.scope import Scope, can_see_case, scope_for
 from server.cases.models import Case, Photo
 from server.storage.base import PhotoStorage
-from server.sync.changes import record_change
-from server.sync.models import ChangeEntity
+from server.sync.changes import record_case_scope_change
 from server.uploads import images
 from shared_schemas.enums import MediaType, Role
 from shared_schemas.photos import BatchPhoto, BatchPhotoResult, BatchPhotoStatus
@@ -215,12 +214,8 @@ def _mark_received(
         ).all()
         for scope in sorted(scopes, key=lambda r: r.id):
             # photos_received changed: pull shows "photos 2/3 received" (scope as of now)
-            record_change(
-                session,
-                entity=ChangeEntity.CASE,
-                entity_id=scope.id,
-                area_path=scope.area_path,
-                department_id=scope.department_id,
+            record_case_scope_change(
+                session, scope.id, area_path=scope.area_path, department_id=scope.department_id
             )
     session.commit()
     return counted

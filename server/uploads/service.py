@@ -23,8 +23,7 @@ from server.cases.models import Case, Photo
 from server.core.config import Settings
 from server.core.errors import ApiError, NotFound
 from server.storage.base import PhotoStorage, file_sha256
-from server.sync.changes import record_change
-from server.sync.models import ChangeEntity
+from server.sync.changes import record_case_scope_change
 from server.uploads import images
 from server.uploads.models import Upload
 from server.uploads.partial import create_partial, partial_path
@@ -378,12 +377,8 @@ def _mark_received(
             .returning(_CASE_TABLE.c.area_path, _CASE_TABLE.c.department_id)
         ).one()
         # photos_received changed: pull shows "photos 2/3 received" (scope as of now)
-        record_change(
-            session,
-            entity=ChangeEntity.CASE,
-            entity_id=upload.case_id,
-            area_path=scope.area_path,
-            department_id=scope.department_id,
+        record_case_scope_change(
+            session, upload.case_id, area_path=scope.area_path, department_id=scope.department_id
         )
     session.commit()
     # What the statements wrote, on the object without another SELECT (nor a flush).
