@@ -231,6 +231,17 @@ class Task:
 
 
 @dataclass(frozen=True)
+class CreatedResult:
+    """A report.create the server applied or already had (Tx.record_created)."""
+
+    op_id: str
+    report_id: str
+    case_id: str | None
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class QueueStats:
     """What push reports as the device status (design.md, sync rule 8)."""
 
@@ -450,6 +461,21 @@ class Tx:
             (error, iso(next_attempt_at), iso(self.now), op_id),
         )
 
+    def record_created(self, done: Sequence[CreatedResult]) -> None:
+        """Many report.create ops the server applied (or had already): what record_result
+        does for each, in two statements for all of them."""
+        stamp = iso(self.now)
+        self.conn.executemany(
+            "UPDATE outbox SET state = 'done', result_code = ?, result_message = ?,"
+            " updated_at = ? WHERE op_id = ?",
+            [(d.code, d.message, stamp, d.op_id) for d in done],
+        )
+        self.conn.executemany(
+            "UPDATE reports SET state = 'synced', case_id = COALESCE(?, case_id),"
+            " updated_at = ? WHERE id = ?",
+            [(d.case_id, stamp, d.report_id) for d in done],
+        )
+
     def record_result(
         self,
         op_id: str,
@@ -458,13 +484,16 @@ class Tx:
         code: str | None = None,
         message: str | None = None,
         case_id: str | None = None,
+        of: tuple[str, str] | None = None,
     ) -> None:
-        """Apply one push result (applied|duplicate|rejected|conflict) to op and entity."""
-        row = self.execute("SELECT kind, entity_id FROM outbox WHERE op_id = ?", (op_id,))
-        found = row.fetchone()
-        if found is None:
-            return
-        kind, entity_id = found
+        """Apply one push result (applied|duplicate|rejected|conflict) to op and entity.
+        `of`: the op's (kind, entity_id) when the caller has them (saves a read)."""
+        if of is None:
+            row = self.execute("SELECT kind, entity_id FROM outbox WHERE op_id = ?", (op_id,))
+            of = row.fetchone()
+            if of is None:
+                return
+        kind, entity_id = of
         state = {"applied": "done", "duplicate": "done"}.get(status, status)
         if state not in ("done", "rejected", "conflict"):
             raise ValueError(f"unknown push result status {status!r}")
@@ -756,11 +785,17 @@ class Store:
         blocked: set[str] = set()
         batch: list[Operation] = []
         marks = ", ".join("?" for _ in OPEN_OP_STATES)
-        sql = f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY seq"  # noqa: S608
-        # Read row by row and build only the batch's operations: the queue can be long
-        # (a push of 100 from 1,000 queued must not parse all 1,000 payloads).
+        # In seq (rowid) order from the oldest open op, read row by row, and only the
+        # batch's operations built: the queue can be long (a push of 100 from 1,000 queued
+        # must neither sort nor parse all 1,000). `+state`: not by the state index, which
+        # would sort every open row, payloads and all, before the first one came back.
+        sql = (
+            "SELECT * FROM outbox WHERE seq >= "  # noqa: S608 (only placeholders added)
+            f"(SELECT MIN(seq) FROM outbox WHERE state IN ({marks}))"
+            f" AND +state IN ({marks}) ORDER BY seq"
+        )
         with self._lock:
-            for row in self._conn.execute(sql, OPEN_OP_STATES):
+            for row in self._conn.execute(sql, OPEN_OP_STATES * 2):
                 if row["entity_id"] in blocked:
                     continue
                 next_at = parse_time(row["next_attempt_at"])
@@ -833,23 +868,35 @@ class Store:
         row = self._one("SELECT value FROM kv WHERE key = ?", (key,))
         return default if row is None else json.loads(row[0])
 
-    def queue_stats(self, *, now: datetime | None = None) -> QueueStats:
+    def queue_stats(
+        self, *, now: datetime | None = None, photos_pending: int | None = None
+    ) -> QueueStats:
+        """The device status push reports. `photos_pending`: a count the caller already
+        has (the push phase counts once: pushing does not change it, and the count reads
+        every photo of every queued report)."""
         with self._lock:
             depth, oldest = self._conn.execute(
                 "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state IN (?, ?, ?)",
                 OPEN_OP_STATES,
             ).fetchone()
-            photos = self._conn.execute(
-                "SELECT COUNT(*) FROM photos p WHERE p.uploaded = 0 AND ("
-                " p.report_id IN (SELECT id FROM reports WHERE state IN ('queued', 'synced'))"
-                " OR p.inspection_id IN (SELECT id FROM inspections WHERE state != 'rejected'))"
-            ).fetchone()[0]
         age = 0
         if oldest is not None:
             age = max(
                 0, int(((now or self.clock()) - datetime.fromisoformat(oldest)).total_seconds())
             )
-        return QueueStats(queue_depth=depth, oldest_pending_s=age, photos_pending=photos)
+        if photos_pending is None:
+            photos_pending = self.photos_pending()
+        return QueueStats(queue_depth=depth, oldest_pending_s=age, photos_pending=photos_pending)
+
+    def photos_pending(self) -> int:
+        """Photos still to upload, of reports and inspections that will go (or went)."""
+        row = self._one(
+            "SELECT COUNT(*) FROM photos p WHERE p.uploaded = 0 AND ("
+            " p.report_id IN (SELECT id FROM reports WHERE state IN ('queued', 'synced'))"
+            " OR p.inspection_id IN (SELECT id FROM inspections WHERE state != 'rejected'))"
+        )
+        assert row is not None  # noqa: S101 (COUNT always answers)
+        return int(row[0])
 
     # ------------------------------------------------------------ start-up and checks
     def reset_sending(self) -> int:

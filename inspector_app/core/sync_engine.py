@@ -45,7 +45,7 @@ from inspector_app.core.api_client import (
 )
 from inspector_app.core.backoff import Backoff
 from inspector_app.core.photo_batch import BatchResult, Item, PhotoBatchUploader, PhotoOutcome
-from inspector_app.core.store import Operation, Photo, Store, iso, parse_time
+from inspector_app.core.store import CreatedResult, Operation, Photo, Store, iso, parse_time
 from inspector_app.core.sync_pull import pull
 from inspector_app.core.tus_client import DEFAULT_CHUNK_SIZE, LocalPhotoError, TusUploader
 from shared_schemas.sync import OperationResult, PushResponse
@@ -372,9 +372,9 @@ class SyncEngine:
             log.warning("pull refused: %s", exc)
 
     # ------------------------------------------------------------ push
-    def device_status(self) -> dict[str, Any]:
+    def device_status(self, *, photos_pending: int | None = None) -> dict[str, Any]:
         """What each push says about this tablet (design.md, sync rule 8)."""
-        stats = self.store.queue_stats()
+        stats = self.store.queue_stats(photos_pending=photos_pending)
         try:
             free: int | None = shutil.disk_usage(self.store.path.parent).free
         except OSError:
@@ -390,16 +390,19 @@ class SyncEngine:
 
     def _push(self, run: _Run, *, due: datetime) -> None:
         tried: set[str] = set()
+        photos_pending: int | None = None  # counted once per phase: pushing leaves it be
         while not self._stopping.is_set():
             batch = self.store.ready_batch(limit=self.batch_size, now=due)
             if not batch or any(op.op_id in tried for op in batch):
                 return
             tried.update(op.op_id for op in batch)
-            self._push_batch(run, batch)
+            if photos_pending is None:
+                photos_pending = self.store.photos_pending()
+            self._push_batch(run, batch, photos_pending=photos_pending)
             run.ops_done += len(batch)
             run.show(message=f"{run.ops_done} of {run.ops_total} sent")
 
-    def _push_batch(self, run: _Run, batch: list[Operation]) -> None:
+    def _push_batch(self, run: _Run, batch: list[Operation], *, photos_pending: int) -> None:
         ids = [op.op_id for op in batch]
         # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
         # result only means the batch is sent again, and the server replays its results.
@@ -409,7 +412,7 @@ class SyncEngine:
             "device_id": self.client.device_id,
             "schema_version": SCHEMA_VERSION,
             "ops": [op.wire() for op in batch],
-            "device_status": self.device_status(),
+            "device_status": self.device_status(photos_pending=photos_pending),
         }
         try:
             response = self.client.request("POST", "/sync/push", json=body)
@@ -448,6 +451,7 @@ class SyncEngine:
     def _record(self, run: _Run, batch: list[Operation], response: PushResponse) -> None:
         results: dict[str, OperationResult] = {str(r.op_id): r for r in response.results}
         retry_later: list[str] = []
+        created: list[CreatedResult] = []  # the common case, written in bulk
         with self.store.transaction(durable=False) as tx:
             for op in batch:
                 result = results.get(op.op_id)
@@ -458,19 +462,27 @@ class SyncEngine:
                 if status == "rejected" and result.code in RETRYABLE_REJECTIONS:
                     retry_later.append(op.op_id)
                     continue
-                tx.record_result(
-                    op.op_id,
-                    status=status,
-                    code=result.code,
-                    message=result.message,
-                    case_id=str(result.case_id) if result.case_id else None,
-                )
+                case_id = str(result.case_id) if result.case_id else None
+                if op.kind == "report.create" and status in ("applied", "duplicate"):
+                    created.append(
+                        CreatedResult(op.op_id, op.entity_id, case_id, result.code, result.message)
+                    )
+                else:
+                    tx.record_result(
+                        op.op_id,
+                        status=status,
+                        code=result.code,
+                        message=result.message,
+                        case_id=case_id,
+                        of=(op.kind, op.entity_id),
+                    )
                 if status in ("applied", "duplicate"):
                     run.applied += 1
                 elif status == "rejected":
                     run.rejected += 1
                 else:
                     run.conflicts += 1
+            tx.record_created(created)
         if retry_later:
             delay = self.backoff.delay(max(op.attempts + 1 for op in batch), rng=self.rng)
             self._reschedule(retry_later, "the server could not apply it yet", delay)

@@ -51,7 +51,7 @@ from server.sync.operations import (
     report_event_values,
     stored_result,
 )
-from server.sync.rows import insert_rows
+from server.sync.rows import among, insert_rows
 from server.taxonomy.models import Category
 from shared_schemas.enums import OperationKind, OperationStatus
 from shared_schemas.reports import HazardReport
@@ -149,7 +149,7 @@ class _Run:
         rows = session.scalars(
             select(ProcessedOperation)
             .where(col(ProcessedOperation.device_id) == self.ctx.device_id)
-            .where(col(ProcessedOperation.op_id).in_([op.op_id for op in ops]))
+            .where(among(session, col(ProcessedOperation.op_id), [op.op_id for op in ops]))
         )
         return {row.op_id: stored_result(row) for row in rows}
 
@@ -160,7 +160,9 @@ class _Run:
         self.reporters = {
             case_id: reporter
             for case_id, reporter in session.execute(
-                select(col(Case.id), col(Case.reporter_id)).where(col(Case.id).in_(report_ids))
+                select(col(Case.id), col(Case.reporter_id)).where(
+                    among(session, col(Case.id), report_ids)
+                )
             )
         }
         codes = {r.category for r in reports}
@@ -173,7 +175,9 @@ class _Run:
         self.photo_cases = {
             photo_id: case_id
             for photo_id, case_id in session.execute(
-                select(col(Photo.id), col(Photo.case_id)).where(col(Photo.id).in_(photo_ids))
+                select(col(Photo.id), col(Photo.case_id)).where(
+                    among(session, col(Photo.id), photo_ids)
+                )
             )
         }
 

@@ -20,30 +20,34 @@ rows; floats travel as text (exact, and -0.0, NaN and infinities survive).
 """
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
     JSON,
     ColumnClause,
+    ColumnElement,
     DateTime,
     Float,
     Insert,
     String,
     Table,
     Uuid,
+    any_,
+    bindparam,
     insert,
     literal_column,
     select,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -163,3 +167,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
             session.execute(plan.statement, {"rows": document})
             return
     session.execute(insert(table), list(rows))
+
+
+def among(
+    session: Session, column: Mapped[Any] | ColumnElement[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """`column IN (values)`. On PostgreSQL as `column = ANY(:array)`, ONE parameter: an IN
+    list of a push's 100-200 ids is 100-200 parameters, a statement SQLAlchemy renders
+    afresh and psycopg parses afresh (too long for its cache) on every execution, about
+    5 ms a push; the array form is one cached statement. Elsewhere a plain IN."""
+    element = cast(ColumnElement[Any], column)  # an ORM attribute is one at run time
+    if session.get_bind().dialect.name == "postgresql":
+        return element == any_(bindparam(None, list(values), type_=ARRAY(element.type)))
+    return element.in_(values)

@@ -128,6 +128,23 @@ def test_one_invalid_op_does_not_block_the_others(
         assert len(rows) == 4
 
 
+def test_nul_text_is_named_and_backslash_u0000_is_plain_text(
+    client: TestClient, engine: Engine, inspector_a: dict[str, str]
+) -> None:
+    """The NUL check first looks for \\u0000 in the payload's JSON; text that merely reads
+    like that escape (a backslash, then u0000) is ordinary and applies; a NUL is named."""
+    looks_like = report(address="1号楼 \\u0000 东侧")
+    nul = report(address="1号楼\x00东侧")
+    results = push(client, inspector_a, [create_op(looks_like, 1), create_op(nul, 2)])
+    assert [r["status"] for r in results] == ["applied", "rejected"]
+    assert results[1]["code"] == "invalid_payload"
+    assert "payload.address" in results[1]["message"]
+    with Session(engine) as s:
+        case = s.get(Case, UUID(looks_like["id"]))
+        assert case is not None
+        assert case.address == "1号楼 \\u0000 东侧"
+
+
 def test_ops_apply_in_seq_order(client: TestClient, inspector_a: dict[str, str]) -> None:
     created = report()
     amend = op("report.amend", {"id": created["id"], "address": "2号楼"}, seq=8)

@@ -17,7 +17,7 @@ from server.accounts.models import User
 from server.cases.models import Case, CaseEvent
 from server.sync.changes import table_of
 from server.sync.models import ChangeEntity, ChangeLog
-from server.sync.rows import insert_rows
+from server.sync.rows import among, insert_rows
 from tests.world import World, add_case
 
 T = datetime(2026, 5, 2, 10, 0, tzinfo=UTC)
@@ -212,3 +212,56 @@ def test_a_value_json_cannot_carry_goes_the_executemany_way(engine: Engine) -> N
         s.commit()
         paths = dict(s.exec(select(ChangeLog.seq, ChangeLog.area_path)).all())
     assert paths[30_002] == paths[30_012]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    picked=st.lists(st.integers(min_value=0, max_value=7), max_size=12), strangers=st.integers(0, 3)
+)
+def test_among_picks_exactly_the_rows_an_in_list_picks(
+    engine: Engine, world: World, picked: list[int], strangers: int
+) -> None:
+    """`among` (one array parameter on PostgreSQL, IN elsewhere) on a uuid and a text
+    column: the rows a Python filter picks; repeated and unknown values, and none."""
+    with Session(engine) as s:
+        reporter = _user(s, world)
+        cases = [add_case(s, area=world.a.grid, reporter=reporter) for _ in range(8)]
+        s.flush()
+        wanted = [cases[i].id for i in picked] + [uuid4() for _ in range(strangers)]
+        got = s.exec(select(Case.id).where(among(s, col(Case.id), wanted))).all()
+        assert set(got) == {cases[i].id for i in picked}
+        paths = [cases[i].area_path for i in picked]
+        by_path = s.exec(
+            select(Case.id).where(
+                among(s, col(Case.area_path), paths), among(s, col(Case.id), wanted)
+            )
+        ).all()
+        assert set(by_path) == {cases[i].id for i in picked}
+        s.rollback()
+
+
+def test_among_is_one_parameter_on_postgresql(
+    engine: Engine, world: World, db_backend: str
+) -> None:
+    ids = [uuid4() for _ in range(150)]
+    statements: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        statements.append((statement, parameters))
+
+    with Session(engine) as s:
+        event.listen(engine, "before_cursor_execute", grab)
+        try:
+            assert s.exec(select(Case.id).where(among(s, col(Case.id), ids))).all() == []
+        finally:
+            event.remove(engine, "before_cursor_execute", grab)
+    [(statement, parameters)] = statements
+    if db_backend == "postgresql":
+        assert "ANY" in statement.upper()
+        assert len(parameters) == 1
+    else:
+        assert len(parameters) == 150
