@@ -14,8 +14,6 @@ from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.accounts.deps import AccessClaimsDep, user_for_claims
 from server.accounts.tokens import AccessClaims
@@ -28,6 +26,7 @@ from server.core.errors import ERROR_RESPONSES, ApiError
 from server.storage.base import PhotoStorage
 from server.storage.deps import StorageDep
 from server.uploads.batch import BatchFile, receive_batch
+from server.uploads.multipart import Limits, MultipartError, Part, read_parts
 from shared_schemas.errors import ErrorEnvelope
 from shared_schemas.photos import MAX_BATCH_PHOTOS, PhotoBatchManifest, PhotoBatchResponse
 
@@ -71,18 +70,17 @@ def _check_headers(
         )
 
 
-async def _read_form(request: Request) -> FormData:
+async def _read_parts(request: Request, content_type: str) -> list[Part]:
+    limits = Limits(max_files=MAX_BATCH_PHOTOS, max_fields=1, max_field_bytes=MANIFEST_MAX_BYTES)
     try:
-        return await request.form(
-            max_files=MAX_BATCH_PHOTOS, max_fields=1, max_part_size=MANIFEST_MAX_BYTES
-        )
-    except StarletteHTTPException as exc:  # Starlette's 400 for a malformed multipart body
-        raise _bad_manifest(f"the multipart body could not be read: {exc.detail}") from exc
+        return await read_parts(request.stream(), content_type=content_type, limits=limits)
+    except MultipartError as exc:
+        raise _bad_manifest(f"the multipart body could not be read: {exc}") from exc
 
 
-def _manifest(form: FormData) -> PhotoBatchManifest:
-    raw = form.get("manifest")
-    if not isinstance(raw, str):
+def _manifest(parts: list[Part]) -> PhotoBatchManifest:
+    raw = next((p.data for p in parts if p.name == "manifest" and p.filename is None), None)
+    if raw is None:
         raise _bad_manifest("the form needs a `manifest` field (JSON text) before the files")
     try:
         manifest = PhotoBatchManifest.model_validate_json(raw)
@@ -98,27 +96,24 @@ def _manifest(form: FormData) -> PhotoBatchManifest:
     return manifest
 
 
-async def _files(form: FormData, manifest: PhotoBatchManifest) -> list[BatchFile]:
+def _files(parts: list[Part], manifest: PhotoBatchManifest) -> list[BatchFile]:
     """Exactly one file part per manifest entry, named by its photo_id."""
-    parts: dict[str, UploadFile] = {}
-    for name, value in form.multi_items():
-        if name == "manifest":
+    files: dict[str, bytes] = {}
+    for part in parts:
+        if part.name == "manifest":
             continue
-        if not isinstance(value, UploadFile) or name in parts:
-            raise _bad_manifest(f"the part {name!r} is not one file part per photo")
-        parts[name] = value
+        if part.filename is None or part.name in files:
+            raise _bad_manifest(f"the part {part.name!r} is not one file part per photo")
+        files[part.name] = part.data
     expected = {str(p.photo_id) for p in manifest.photos}
-    missing, extra = sorted(expected - parts.keys()), sorted(parts.keys() - expected)
+    missing, extra = sorted(expected - files.keys()), sorted(files.keys() - expected)
     if missing or extra:
         raise _bad_manifest(
             "each photo in the manifest needs one file part named by its photo_id, and no "
             "other parts",
             {"missing": missing, "unexpected": extra},
         )
-    return [
-        BatchFile(entry=entry, data=await parts[str(entry.photo_id)].read())
-        for entry in manifest.photos
-    ]
+    return [BatchFile(entry=entry, data=files[str(entry.photo_id)]) for entry in manifest.photos]
 
 
 def _receive(
@@ -161,12 +156,9 @@ async def upload_photo_batch(
     Each photo gets its own result: `received`, `already_received` (nothing changed) or
     `refused` with a code and a message; a refused photo does not affect the others."""
     _check_headers(settings, content_type, content_length)
-    form = await _read_form(request)
-    try:
-        manifest = _manifest(form)
-        files = await _files(form, manifest)
-    finally:
-        await form.close()
+    parts = await _read_parts(request, content_type or "")
+    manifest = _manifest(parts)
+    files = _files(parts, manifest)
     admission: DbAdmission = request.app.state.db_admission
     async with admission.slot():
         return await run_in_threadpool(

@@ -233,6 +233,15 @@ def test_refusals_of_the_whole_request_say_what_was_wrong(
     assert "photos" in error(with_manifest(too_many, files), 422, "bad_manifest")
     no_manifest: Response = client.post(URL, headers=inspector, files=files)
     assert "manifest" in error(no_manifest, 422, "bad_manifest")
+    multipart = {**inspector, "Content-Type": "multipart/form-data; boundary=x"}
+    cut_short = (
+        b'--x\r\nContent-Disposition: form-data; name="manifest"\r\n\r\n' + manifest.encode()
+    )
+    assert "closing boundary" in error(_raw(client, multipart, cut_short), 422, "bad_manifest")
+    as_file = [("manifest", ("m.json", manifest.encode(), "application/json")), *files]
+    assert "`manifest` field" in error(
+        client.post(URL, headers=inspector, files=as_file), 422, "bad_manifest"
+    )
     # Nothing of all that stored anything.
     assert photo_state(engine, item.photo_id)[0].received_at is None
 
