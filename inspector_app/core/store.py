@@ -497,22 +497,18 @@ class Tx:
         state = {"applied": "done", "duplicate": "done"}.get(status, status)
         if state not in ("done", "rejected", "conflict"):
             raise ValueError(f"unknown push result status {status!r}")
+        if kind == "report.create" and state == "done":
+            self.record_created([CreatedResult(op_id, entity_id, case_id, code, message)])
+            return
         self.set_op_state(op_id, state, code=code, message=message)
         if kind == "report.create":
-            if state == "done":
-                self.execute(
-                    "UPDATE reports SET state = 'synced', case_id = COALESCE(?, case_id),"
-                    " updated_at = ? WHERE id = ?",
-                    (case_id, iso(self.now), entity_id),
-                )
-            else:
-                # A conflict (its id or a photo id already used by someone else's data)
-                # will never apply either: shown with the server's reason like a
-                # rejection, the report kept whole, instead of "queued" for good.
-                self.update_report(
-                    entity_id,
-                    {"state": "rejected", "reject_code": code, "reject_message": message},
-                )
+            # A conflict (its id or a photo id already used by someone else's data) will
+            # never apply either: shown with the server's reason like a rejection, the
+            # report kept whole, instead of "queued" for good.
+            self.update_report(
+                entity_id,
+                {"state": "rejected", "reject_code": code, "reject_message": message},
+            )
         elif kind == "inspection.create":
             new_state = "synced" if state == "done" else "rejected"
             self.execute(
