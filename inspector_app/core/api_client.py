@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from inspector_app.core.schema import KV_OWNER
 from inspector_app.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,10 @@ KV_AUTH = "auth"
 KV_ACCOUNT = "account"
 KV_DEVICE = "device_id"
 KV_CURSOR = "pull_cursor"
-# The user whose captures are in this store. Kept across sign-outs (unlike KV_ACCOUNT): a
-# different user must not sign in while that data is unsynced, or it would be pushed,
-# and attributed, under the wrong account.
-KV_OWNER = "data_owner"
+# KV_OWNER (schema.py): the user whose captures are in this store. Kept across sign-outs
+# (unlike KV_ACCOUNT): a different user must not sign in while that data is unsynced, or
+# it would be pushed, and attributed, under the wrong account. Each report is stamped with
+# it, and My reports lists the signed-in owner's only.
 KV_AREAS_FETCHED = "areas_fetched"  # GET /areas done for the signed-in user
 # Refresh tokens of sign-outs the server has not heard of (the tablet was offline): the
 # sign-in is ended on the server before the next one (ApiClient.finish_pending_logouts).

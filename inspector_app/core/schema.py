@@ -8,6 +8,7 @@ is never edited once released: change the schema by appending a step.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
 
@@ -152,6 +153,29 @@ CREATE TABLE areas_cache (
 
 Step = Callable[[sqlite3.Connection], None]
 
+# ---------------------------------------------------------------- version 3
+# Who recorded each report, so that a tablet passed from one user to the next lists only
+# the signed-in user's reports (the others' stay in the file, and show again when their
+# owner signs back in). The key in `kv` that names the user whose data the store holds:
+KV_OWNER = "data_owner"
+
+
+def decode_owner(value: str | None) -> str | None:
+    """The username in `kv`'s JSON text for KV_OWNER (None: nobody has signed in)."""
+    if value is None:
+        return None
+    owner = json.loads(value)
+    return owner if isinstance(owner, str) else None
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE reports ADD COLUMN owner TEXT")
+    # Reports from before this version: the user the store holds data for now. (Those of
+    # an earlier user on the same tablet cannot be told apart; they were all synced, or
+    # the current user could not have signed in.)
+    row = conn.execute("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)).fetchone()
+    conn.execute("UPDATE reports SET owner = ?", (decode_owner(None if row is None else row[0]),))
+
 
 def _script(ddl: str) -> Step:
     def run(conn: sqlite3.Connection) -> None:
@@ -168,7 +192,7 @@ def _statements(ddl: str) -> list[str]:
 
 
 # STEPS[i] upgrades version i to version i + 1.
-STEPS: Sequence[Step] = (_script(V1_DDL), _script(V2_DDL))
+STEPS: Sequence[Step] = (_script(V1_DDL), _script(V2_DDL), _v3)
 LATEST_VERSION = len(STEPS)
 
 

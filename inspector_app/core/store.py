@@ -78,6 +78,7 @@ class Report:
     case_id: str | None
     case_status: str | None
     case_deadline: str | None
+    owner: str | None  # who recorded it (the username signed in then; schema version 3)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Report:
@@ -102,6 +103,7 @@ class Report:
             case_id=row["case_id"],
             case_status=row["case_status"],
             case_deadline=row["case_deadline"],
+            owner=row["owner"],
         )
 
     @property
@@ -267,10 +269,15 @@ class Tx:
     def insert_report(self, report_id: str, *, observed_at: datetime) -> None:
         stamp = iso(self.now)
         self.execute(
-            "INSERT INTO reports (id, state, observed_at, created_at, updated_at) "
-            "VALUES (?, 'draft', ?, ?, ?)",
-            (report_id, iso(observed_at), stamp, stamp),
+            "INSERT INTO reports (id, state, observed_at, created_at, updated_at, owner) "
+            "VALUES (?, 'draft', ?, ?, ?, ?)",
+            (report_id, iso(observed_at), stamp, stamp, self.data_owner()),
         )
+
+    def data_owner(self) -> str | None:
+        """The user whose data the store holds (the last to sign in); None before any."""
+        row = self.execute("SELECT value FROM kv WHERE key = ?", (schema.KV_OWNER,)).fetchone()
+        return schema.decode_owner(None if row is None else row[0])
 
     def update_report(self, report_id: str, fields: dict[str, Any]) -> None:
         if not fields:

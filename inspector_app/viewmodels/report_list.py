@@ -1,4 +1,5 @@
-"""My reports: every report on this tablet with its sync state and its case state.
+"""My reports: the signed-in user's reports on this tablet (a shared tablet keeps the
+previous user's too, unlisted) with their sync state and case state.
 
 One query over the read-only connection gives the whole list (5,000 reports in tens of
 milliseconds); the screen's RecycleView draws only the rows on screen, from plain dicts
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from inspector_app.core.schema import KV_OWNER, decode_owner
 from inspector_app.viewmodels.categories import CategoryTile, category_index, load_categories
 from inspector_app.viewmodels.local_read import LocalReader
 from inspector_app.viewmodels.locale import N_
@@ -53,6 +55,7 @@ SELECT r.id, r.state, r.category, r.severity, r.observed_at, r.created_at, r.add
          WHERE o.entity_id = r.id AND o.state IN ('rejected', 'conflict')
          ORDER BY o.seq DESC LIMIT 1) AS op_message
   FROM reports r
+ WHERE r.owner IS ? OR r.owner IS NULL
 """
 
 
@@ -131,7 +134,8 @@ class ReportList:
         self.tiles = category_index(load_categories(reader))
 
     def load(self) -> list[ReportRow]:
-        rows = self.reader.all(_LIST_SQL + " ORDER BY r.observed_at DESC, r.id")
+        owner = decode_owner(self.reader.scalar("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)))
+        rows = self.reader.all(_LIST_SQL + " ORDER BY r.observed_at DESC, r.id", (owner,))
         out: list[ReportRow] = []
         for r in rows:
             ops = (r["op_states"] or "").split(",") if r["op_states"] else []

@@ -106,6 +106,7 @@ def test_another_user_cannot_sign_in_over_unsynced_data(
     """inspector_a signs out with a report still queued: patrol_a must not take over the
     store, or the report would be pushed (and attributed) under patrol_a's account."""
     report_id = tablet.report(photos=1)
+    assert tablet.store.get_report(report_id).owner == "inspector_a"  # type: ignore[union-attr]
     tablet.client.logout()
     with pytest.raises(Refused) as caught:
         tablet.client.login(username="patrol_a", password=PASSWORD)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from inspector_app.core import schema
 from inspector_app.core.store import Store
+
+NOW = datetime(2026, 5, 2, 8, 0, tzinfo=UTC)
 
 
 def _dump_schema(path: Path) -> list[tuple[str, str, str]]:
@@ -116,3 +120,27 @@ def test_a_failed_step_leaves_the_previous_version(
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
     conn.close()
+
+
+def test_v2_reports_are_stamped_with_the_user_the_store_holds_data_for(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    _make_v1(old)
+    conn = sqlite3.connect(old, isolation_level=None)
+    schema.upgrade(conn, target=2)
+    conn.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (schema.KV_OWNER, json.dumps("李四")))
+    conn.close()
+    with Store(old) as store:
+        assert store.schema_version == schema.LATEST_VERSION >= 3
+        report = store.get_report("r1")
+        assert report is not None and report.owner == "李四" and report.state == "queued"
+        with store.transaction() as tx:
+            tx.insert_report("r2", observed_at=NOW)
+        assert store.get_report("r2").owner == "李四"  # type: ignore[union-attr]
+
+
+def test_v2_reports_with_nobody_signed_in_yet_have_no_owner(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    _make_v1(old)
+    with Store(old) as store:
+        report = store.get_report("r1")
+        assert report is not None and report.owner is None
