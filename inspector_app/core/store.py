@@ -867,6 +867,11 @@ class Store:
         rows = self._all("SELECT code, data FROM areas_cache ORDER BY code")
         return {row[0]: json.loads(row[1]) for row in rows}
 
+    def data_owner(self) -> str | None:
+        """The user whose data the store holds (the last to sign in); None before any."""
+        row = self._one("SELECT value FROM kv WHERE key = ?", (schema.KV_OWNER,))
+        return schema.decode_owner(None if row is None else row[0])
+
     def kv_get(self, key: str, default: Any = None) -> Any:
         row = self._one("SELECT value FROM kv WHERE key = ?", (key,))
         return default if row is None else json.loads(row[0])

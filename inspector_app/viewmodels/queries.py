@@ -33,8 +33,18 @@ def _by_state(store: Store, table: str) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in rows}
 
 
+def _reports_by_state(store: Store) -> dict[str, int]:
+    """The signed-in owner's reports (as My reports lists them), by state."""
+    owner = store.data_owner()
+    rows = store._all(
+        "SELECT state, COUNT(*) FROM reports WHERE owner IS ? OR owner IS NULL GROUP BY state",
+        (owner,),
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
 def counts(store: Store, *, now: datetime) -> Counts:
-    reports = _by_state(store, "reports")
+    reports = _reports_by_state(store)
     inspections = _by_state(store, "inspections")
     overdue = 0
     open_tasks = store._all("SELECT data FROM tasks WHERE state = 'open'")

@@ -14,6 +14,7 @@ from inspector_app.core.capture import Capture
 from inspector_app.core.schema import KV_OWNER
 from inspector_app.core.store import Store
 from inspector_app.viewmodels.local_read import LocalReader
+from inspector_app.viewmodels.queries import counts
 from inspector_app.viewmodels.report_detail import ReportDetail
 from inspector_app.viewmodels.report_list import FILTERS, ReportList, sync_state
 from inspector_app.viewmodels.screen_words import SYNC_STATES, translator
@@ -250,6 +251,8 @@ def test_a_shared_tablet_lists_only_the_signed_in_users_reports(
 
     assert store.get_report(li_report).owner == "li"  # type: ignore[union-attr]
     assert {row.id for row in _list(capture, reader).load()} == {wang_report, before_any_sign_in}
+    home = counts(store, now=NOW)  # the home tiles count what the list shows
+    assert (home.drafts, home.waiting) == (1, 1)
     _sign_in_as(store, "li")  # li again: theirs show again, nothing was deleted
     assert {row.id for row in _list(capture, reader).load()} == {li_report, before_any_sign_in}
     assert {r.id for r in store.list_reports()} == {before_any_sign_in, li_report, wang_report}
