@@ -77,6 +77,24 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def _same_as_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, answering from memory when given the very object it was given last.
+    A push's rows share their timestamps (one `now`) and enum members, so most calls
+    repeat the previous one. The memory is one tuple, replaced whole, so threads sharing
+    a plan never read one call's input with another's output; values are immutable."""
+    last: list[tuple[Any, Any]] = [(object(), None)]
+
+    def converted(value: Any) -> Any:
+        seen = last[0]
+        if seen[0] is value:
+            return seen[1]
+        out = convert(value)
+        last[0] = (value, out)
+        return out
+
+    return converted
+
+
 def _to_json(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column's bind processing, then (for the commonest types json.dumps does not
     know) the text PostgreSQL casts back; other values go through `_plain`."""
@@ -85,13 +103,15 @@ def _to_json(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], 
     if isinstance(base, Uuid) and process is None:
         return _uuid_text  # 32 hex digits: PostgreSQL's uuid input takes them
     if isinstance(base, DateTime) and process is not None:
-        return lambda v: None if v is None else _iso(process(v))
+        return _same_as_last(lambda v: None if v is None else _iso(process(v)))
     if isinstance(base, Float):
         # As text: exact, and keeps what a JSON number would lose (-0.0, NaN, infinities).
         if process is None:
             return _float_text
         return lambda v: _float_text(process(v))
-    return process
+    if process is None or isinstance(base, Uuid):
+        return process
+    return _same_as_last(process)  # enums and the like: a push repeats a few values
 
 
 def _float_text(value: Any) -> Any:

@@ -2,6 +2,7 @@
 executemany; awkward text survives the array parameters, an over-long value is refused
 (never cut), and the database's own errors come through as usual. Both backends."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -17,7 +18,7 @@ from server.accounts.models import User
 from server.cases.models import Case, CaseEvent
 from server.sync.changes import table_of
 from server.sync.models import ChangeEntity, ChangeLog
-from server.sync.rows import among, insert_rows
+from server.sync.rows import _same_as_last, among, insert_rows
 from tests.world import World, add_case
 
 T = datetime(2026, 5, 2, 10, 0, tzinfo=UTC)
@@ -265,3 +266,62 @@ def test_among_is_one_parameter_on_postgresql(
         assert len(parameters) == 1
     else:
         assert len(parameters) == 150
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(picks=st.lists(st.tuples(st.integers(0, 2), st.booleans()), min_size=2, max_size=12))
+def test_rows_sharing_timestamp_and_enum_objects_come_back_as_given(
+    engine: Engine, picks: list[tuple[int, bool]]
+) -> None:
+    """A push's rows share one `now` and a few enum members: the processors remember the
+    last object they converted; every row must still get its own value."""
+    moments = [T, T + timedelta(hours=1), datetime(2026, 5, 2, 18, 0, tzinfo=UTC)]
+    with Session(engine) as s:
+        first = (s.exec(select(ChangeLog.seq).order_by(col(ChangeLog.seq).desc())).first() or 0) + 1
+        rows = [
+            {
+                **_change(first + i, f"e{i}", None, 1),
+                "created_at": moments[m],
+                "entity": ChangeEntity.TASK if task else ChangeEntity.CASE,
+            }
+            for i, (m, task) in enumerate(picks)
+        ]
+        insert_rows(s, table_of(ChangeLog), rows)
+        s.commit()
+        stored = s.exec(select(ChangeLog).where(col(ChangeLog.seq) >= first)).all()
+    got = sorted((r.model_dump() for r in stored), key=lambda r: r["seq"])
+    assert [(r["created_at"], r["entity"]) for r in got] == [
+        (r["created_at"], r["entity"]) for r in rows
+    ]
+
+
+def test_same_as_last_answers_each_thread_for_its_own_value() -> None:
+    calls: list[int] = []
+
+    def double(value: int) -> int:
+        calls.append(value)
+        return value * 2
+
+    convert = _same_as_last(double)
+    a, b = 10**6 + 1, 10**6 + 2  # not the interned small ints
+    assert [convert(a), convert(a), convert(b), convert(a)] == [2 * a, 2 * a, 2 * b, 2 * a]
+    assert calls == [a, b, a]  # the repeat was remembered, the others converted
+
+    wrong: list[tuple[int, int]] = []
+
+    def hammer(value: int) -> None:
+        for _ in range(50_000):
+            out = convert(value)
+            if out != 2 * value:
+                wrong.append((value, out))
+
+    threads = [threading.Thread(target=hammer, args=(v,)) for v in (10**7 + 1, 10**7 + 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
