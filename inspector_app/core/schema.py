@@ -154,9 +154,10 @@ CREATE TABLE areas_cache (
 Step = Callable[[sqlite3.Connection], None]
 
 # ---------------------------------------------------------------- version 3
-# Who recorded each report, so that a tablet passed from one user to the next lists only
-# the signed-in user's reports (the others' stay in the file, and show again when their
-# owner signs back in). The key in `kv` that names the user whose data the store holds:
+# Who recorded each report and each verification result, so that a tablet passed from one
+# user to the next lists only the signed-in user's (the others' stay in the file, and show
+# again when their owner signs back in). The key in `kv` naming the user whose data the
+# store holds:
 KV_OWNER = "data_owner"
 
 
@@ -170,11 +171,14 @@ def decode_owner(value: str | None) -> str | None:
 
 def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE reports ADD COLUMN owner TEXT")
-    # Reports from before this version: the user the store holds data for now. (Those of
+    conn.execute("ALTER TABLE inspections ADD COLUMN owner TEXT")
+    # Rows from before this version: the user the store holds data for now. (Those of
     # an earlier user on the same tablet cannot be told apart; they were all synced, or
     # the current user could not have signed in.)
     row = conn.execute("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)).fetchone()
-    conn.execute("UPDATE reports SET owner = ?", (decode_owner(None if row is None else row[0]),))
+    owner = decode_owner(None if row is None else row[0])
+    conn.execute("UPDATE reports SET owner = ?", (owner,))
+    conn.execute("UPDATE inspections SET owner = ?", (owner,))
 
 
 def _script(ddl: str) -> Step:

@@ -374,6 +374,7 @@ class Tx:
     def insert_inspection(self, values: dict[str, Any]) -> None:
         row = {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
         row.setdefault("created_at", iso(self.now))
+        row.setdefault("owner", self.data_owner())
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         self.execute(f"INSERT INTO inspections ({names}) VALUES ({marks})", tuple(row.values()))  # noqa: S608

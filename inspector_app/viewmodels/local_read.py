@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from inspector_app.core.schema import KV_OWNER, decode_owner
+
 
 class LocalReader:
     """Read-only queries against the store's file (thread-safe, one connection)."""
@@ -41,6 +43,10 @@ class LocalReader:
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
+
+    def data_owner(self) -> str | None:
+        """The user whose data the store holds (Store.data_owner, on this connection)."""
+        return decode_owner(self.scalar("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)))
 
     def close(self) -> None:
         with self._lock:

@@ -28,24 +28,19 @@ class Counts:
         return self.drafts + self.waiting
 
 
-def _by_state(store: Store, table: str) -> dict[str, int]:
-    rows = store._all(f"SELECT state, COUNT(*) FROM {table} GROUP BY state")  # noqa: S608
-    return {row[0]: int(row[1]) for row in rows}
-
-
-def _reports_by_state(store: Store) -> dict[str, int]:
-    """The signed-in owner's reports (as My reports lists them), by state."""
-    owner = store.data_owner()
+def _owned_by_state(store: Store, table: str) -> dict[str, int]:
+    """The signed-in owner's rows (as the lists show them), by state."""
     rows = store._all(
-        "SELECT state, COUNT(*) FROM reports WHERE owner IS ? OR owner IS NULL GROUP BY state",
-        (owner,),
+        f"SELECT state, COUNT(*) FROM {table}"  # noqa: S608 - table is ours
+        " WHERE owner IS ? OR owner IS NULL GROUP BY state",
+        (store.data_owner(),),
     )
     return {row[0]: int(row[1]) for row in rows}
 
 
 def counts(store: Store, *, now: datetime) -> Counts:
-    reports = _reports_by_state(store)
-    inspections = _by_state(store, "inspections")
+    reports = _owned_by_state(store, "reports")
+    inspections = _owned_by_state(store, "inspections")
     overdue = 0
     open_tasks = store._all("SELECT data FROM tasks WHERE state = 'open'")
     for row in open_tasks:

@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inspector_app.core.schema import KV_OWNER, decode_owner
 from inspector_app.viewmodels.categories import CategoryTile, category_index, load_categories
 from inspector_app.viewmodels.local_read import LocalReader
 from inspector_app.viewmodels.locale import N_
@@ -134,8 +133,9 @@ class ReportList:
         self.tiles = category_index(load_categories(reader))
 
     def load(self) -> list[ReportRow]:
-        owner = decode_owner(self.reader.scalar("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)))
-        rows = self.reader.all(_LIST_SQL + " ORDER BY r.observed_at DESC, r.id", (owner,))
+        rows = self.reader.all(
+            _LIST_SQL + " ORDER BY r.observed_at DESC, r.id", (self.reader.data_owner(),)
+        )
         out: list[ReportRow] = []
         for r in rows:
             ops = (r["op_states"] or "").split(",") if r["op_states"] else []

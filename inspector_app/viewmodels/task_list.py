@@ -102,6 +102,10 @@ def load_tasks(reader: LocalReader, *, include_done: bool = True) -> list[TaskRo
         " (SELECT i.state FROM inspections i WHERE i.task_id = t.id"
         "   ORDER BY i.created_at DESC LIMIT 1) AS inspection_state"
         " FROM tasks t WHERE t.state != 'cancelled'"
+        # Not the tasks another user of this tablet answered (kept for their result).
+        " AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.task_id = t.id"
+        "   AND i.owner IS NOT NULL AND i.owner IS NOT ?)",
+        (reader.data_owner(),),
     )
     tasks: list[TaskRow] = []
     for r in rows:

@@ -128,11 +128,23 @@ def test_v2_reports_are_stamped_with_the_user_the_store_holds_data_for(tmp_path:
     conn = sqlite3.connect(old, isolation_level=None)
     schema.upgrade(conn, target=2)
     conn.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (schema.KV_OWNER, json.dumps("李四")))
+    stamp = "2026-05-01T02:00:00+00:00"
+    conn.execute(
+        "INSERT INTO tasks (id, case_id, received_at, updated_at) VALUES ('t1', 'r1', ?, ?)",
+        (stamp, stamp),
+    )
+    conn.execute(
+        "INSERT INTO inspections (id, task_id, case_id, rectified, inspected_at, created_at)"
+        " VALUES ('i1', 't1', 'r1', 1, ?, ?)",
+        (stamp, stamp),
+    )
     conn.close()
     with Store(old) as store:
         assert store.schema_version == schema.LATEST_VERSION >= 3
         report = store.get_report("r1")
         assert report is not None and report.owner == "李四" and report.state == "queued"
+        inspection = store._one("SELECT owner FROM inspections WHERE id = 'i1'")
+        assert inspection is not None and inspection[0] == "李四"
         with store.transaction() as tx:
             tx.insert_report("r2", observed_at=NOW)
         assert store.get_report("r2").owner == "李四"  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from PIL import Image
 
 from inspector_app.core.capture import Capture, CaptureError
 from inspector_app.core.photos import ImageRejected
+from inspector_app.core.schema import KV_OWNER
 from inspector_app.core.store import Store
 from inspector_app.viewmodels.categories import category_index, load_categories
 from inspector_app.viewmodels.local_read import LocalReader
@@ -25,6 +26,7 @@ from inspector_app.viewmodels.map_layer import (
     metres_per_pixel,
     zoom_for,
 )
+from inspector_app.viewmodels.queries import counts
 from inspector_app.viewmodels.report_list import ReportList
 from inspector_app.viewmodels.screen_words import translator
 from inspector_app.viewmodels.task_list import (
@@ -183,3 +185,30 @@ def test_location_tracker_rules() -> None:
     assert tracker.on_fix(Fix(1.0, 1.0, 2.0, NOW)) is not None  # better: taken
     with pytest.raises(ValueError, match="positive"):
         LocationTracker(target_m=0, started_at=NOW)
+
+
+def test_tasks_another_user_answered_here_are_not_listed(
+    capture: Capture, store: Store, reader: LocalReader, tmp_path: Path
+) -> None:
+    """li answered T1 on this tablet, then wang signed in (forget_previous_user keeps
+    answered tasks for their results): wang sees the tasks pulled for wang only."""
+    with store.transaction() as tx:
+        tx.kv_set(KV_OWNER, "li")
+    _three_tasks(store)
+    flow = TaskFlow(capture=capture, reader=reader, task_id=T1)
+    flow.add_photo(photo_file(tmp_path / "camera", "after.jpg"))
+    inspection_id = flow.record(rectified=True, location=Fix(31.2657, 121.5297, 5.0, later(1)))
+    with store.transaction() as tx:
+        tx.execute("UPDATE inspections SET state = 'rejected' WHERE id = ?", (inspection_id,))
+    assert counts(store, now=NOW).failed == 1
+    with store.transaction() as tx:
+        tx.kv_set(KV_OWNER, "wang")
+        tx.forget_previous_user()
+    assert [t.id for t in load_tasks(reader)] == []
+    assert counts(store, now=NOW).failed == 0
+    seed_task(store, task_id=T2, case_id=C1, due=NOW + timedelta(days=1))  # wang's
+    assert [t.id for t in load_tasks(reader)] == [T2]
+    with store.transaction() as tx:
+        tx.kv_set(KV_OWNER, "li")
+    assert T1 in {t.id for t in load_tasks(reader)}
+    assert counts(store, now=NOW).failed == 1
