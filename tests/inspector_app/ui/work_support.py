@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 
 from inspector_app.core.store import Store
+from tests.inspector_app.demo_areas import ACCOUNT_AREAS
+from tests.inspector_app.demo_areas import UI_AREAS as AREAS
 
 DEAD_SERVER = "http://127.0.0.1:9"
 ACCOUNT = {
@@ -25,46 +27,8 @@ ACCOUNT = {
     "username": "inspector",
     "display_name": "李网格员",
     "role": "inspector",
-    "areas": [
-        {"code": "DEMO_G1", "name": "幸福一网格", "level": "grid"},
-        {"code": "DEMO_G2", "name": "幸福二网格", "level": "grid"},
-    ],
+    "areas": ACCOUNT_AREAS,
 }
-AREAS: list[dict[str, Any]] = [
-    {
-        "code": "DEMO_G1",
-        "name": "幸福一网格",
-        "level": "grid",
-        "parent_code": "DEMO_CM",
-        "lat": 31.2652,
-        "lon": 121.5303,
-    },
-    {
-        "code": "DEMO_G2",
-        "name": "幸福二网格",
-        "level": "grid",
-        "parent_code": "DEMO_CM",
-        "lat": 31.2670,
-        "lon": 121.5338,
-    },
-    {
-        "code": "DEMO_CP1",
-        "name": "阳光小区",
-        "name_en": "Sunshine Garden",
-        "level": "compound",
-        "parent_code": "DEMO_G1",
-        "lat": 31.2657,
-        "lon": 121.5297,
-    },
-    {
-        "code": "DEMO_CP2",
-        "name": "和平小区",
-        "level": "compound",
-        "parent_code": "DEMO_G1",
-        "lat": 31.2641,
-        "lon": 121.5316,
-    },
-]
 
 
 def signed_in_tablet(data_dir: Path, *, work_config: dict[str, Any] | None = None) -> Path:

@@ -15,59 +15,9 @@ from inspector_app.core.photos import PhotoProcessor
 from inspector_app.core.store import Store
 from inspector_app.viewmodels.local_read import LocalReader
 from tests.inspector_app.core import images
+from tests.inspector_app.demo_areas import AREAS
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-
-ACCOUNT_AREAS: list[dict[str, Any]] = [
-    {"code": "DEMO_G1", "name": "幸福一网格", "level": "grid"},
-    {"code": "DEMO_G2", "name": "幸福二网格", "level": "grid"},
-]
-
-AREAS: list[dict[str, Any]] = [
-    {"code": "DEMO_CM", "name": "幸福社区", "level": "community", "parent_code": None},
-    {
-        "code": "DEMO_G1",
-        "name": "幸福一网格",
-        "level": "grid",
-        "parent_code": "DEMO_CM",
-        "lat": 31.2652,
-        "lon": 121.5303,
-    },
-    {
-        "code": "DEMO_G2",
-        "name": "幸福二网格",
-        "level": "grid",
-        "parent_code": "DEMO_CM",
-        "lat": 31.2670,
-        "lon": 121.5338,
-    },
-    {
-        "code": "DEMO_CP1",
-        "name": "阳光小区",
-        "name_en": "Sunshine Garden",
-        "level": "compound",
-        "parent_code": "DEMO_G1",
-        "lat": 31.2657,
-        "lon": 121.5297,
-    },
-    {
-        "code": "DEMO_CP2",
-        "name": "和平小区",
-        "level": "compound",
-        "parent_code": "DEMO_G1",
-        "lat": 31.2641,
-        "lon": 121.5316,
-    },
-    {
-        "code": "DEMO_CP3",
-        "name": "春晖小区",
-        "level": "compound",
-        "parent_code": "DEMO_G2",
-        "lat": 31.2670,
-        "lon": 121.5338,
-    },
-    {"code": "OTHER_G", "name": "别人的网格", "level": "grid", "parent_code": "DEMO_CM"},
-]
 
 
 @pytest.fixture(name="app_dir")

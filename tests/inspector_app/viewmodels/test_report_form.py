@@ -23,8 +23,8 @@ from shared_schemas.reports import HazardReport
 from shared_schemas.sync import SyncOperation
 from shared_schemas.taxonomy import CategoryCode
 from tests.inspector_app.core import images
+from tests.inspector_app.demo_areas import ACCOUNT_AREAS
 from tests.inspector_app.viewmodels.screens_support import (  # noqa: F401 (fixtures)
-    ACCOUNT_AREAS,
     NOW,
     app_dir_fixture,
     capture_fixture,
