@@ -109,9 +109,9 @@ def _to_json(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], 
         if process is None:
             return _float_text
         return lambda v: _float_text(process(v))
-    if process is None or isinstance(base, Uuid):
-        return process
-    return _same_as_last(process)  # enums and the like: a push repeats a few values
+    if process is not None and isinstance(base, String):
+        return _same_as_last(process)  # enums: a push repeats a few members (immutable)
+    return process  # (other types may take mutable values: never answered from memory)
 
 
 def _float_text(value: Any) -> Any:
