@@ -161,11 +161,11 @@ Step = Callable[[sqlite3.Connection], None]
 KV_OWNER = "data_owner"
 
 
-def decode_owner(value: str | None) -> str | None:
-    """The username in `kv`'s JSON text for KV_OWNER (None: nobody has signed in)."""
-    if value is None:
-        return None
-    owner = json.loads(value)
+def data_owner(conn: sqlite3.Connection) -> str | None:
+    """The username `kv` holds under KV_OWNER (None: nobody has signed in yet). The store,
+    its transactions and the screens' read-only connection all read it here."""
+    row = conn.execute("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)).fetchone()
+    owner = None if row is None else json.loads(row[0])
     return owner if isinstance(owner, str) else None
 
 
@@ -175,8 +175,7 @@ def _v3(conn: sqlite3.Connection) -> None:
     # Rows from before this version: the user the store holds data for now. (Those of
     # an earlier user on the same tablet cannot be told apart; they were all synced, or
     # the current user could not have signed in.)
-    row = conn.execute("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)).fetchone()
-    owner = decode_owner(None if row is None else row[0])
+    owner = data_owner(conn)
     conn.execute("UPDATE reports SET owner = ?", (owner,))
     conn.execute("UPDATE inspections SET owner = ?", (owner,))
 

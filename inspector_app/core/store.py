@@ -276,8 +276,7 @@ class Tx:
 
     def data_owner(self) -> str | None:
         """The user whose data the store holds (the last to sign in); None before any."""
-        row = self.execute("SELECT value FROM kv WHERE key = ?", (schema.KV_OWNER,)).fetchone()
-        return schema.decode_owner(None if row is None else row[0])
+        return schema.data_owner(self.conn)
 
     def update_report(self, report_id: str, fields: dict[str, Any]) -> None:
         if not fields:
@@ -870,8 +869,8 @@ class Store:
 
     def data_owner(self) -> str | None:
         """The user whose data the store holds (the last to sign in); None before any."""
-        row = self._one("SELECT value FROM kv WHERE key = ?", (schema.KV_OWNER,))
-        return schema.decode_owner(None if row is None else row[0])
+        with self._lock:
+            return schema.data_owner(self._conn)
 
     def kv_get(self, key: str, default: Any = None) -> Any:
         row = self._one("SELECT value FROM kv WHERE key = ?", (key,))

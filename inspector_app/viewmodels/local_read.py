@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from inspector_app.core.schema import KV_OWNER, decode_owner
+from inspector_app.core.schema import data_owner
 
 
 class LocalReader:
@@ -46,7 +46,8 @@ class LocalReader:
 
     def data_owner(self) -> str | None:
         """The user whose data the store holds (Store.data_owner, on this connection)."""
-        return decode_owner(self.scalar("SELECT value FROM kv WHERE key = ?", (KV_OWNER,)))
+        with self._lock:
+            return data_owner(self._conn)
 
     def close(self) -> None:
         with self._lock:
