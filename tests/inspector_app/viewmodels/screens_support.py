@@ -12,6 +12,7 @@ import pytest
 
 from inspector_app.core.capture import Capture
 from inspector_app.core.photos import PhotoProcessor
+from inspector_app.core.schema import KV_OWNER
 from inspector_app.core.store import Store
 from inspector_app.viewmodels.local_read import LocalReader
 from tests.inspector_app.core import images
@@ -89,3 +90,9 @@ def later(minutes: int) -> datetime:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def sign_in_as(store: Store, username: str) -> None:
+    """What ApiClient.login records of the user: the store holds their data from now."""
+    with store.transaction() as tx:
+        tx.kv_set(KV_OWNER, username)

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inspector_app.core.capture import Capture
-from inspector_app.core.schema import KV_OWNER
 from inspector_app.core.store import Store
 from inspector_app.viewmodels.local_read import LocalReader
 from inspector_app.viewmodels.queries import counts
@@ -25,6 +24,7 @@ from tests.inspector_app.viewmodels.screens_support import (  # noqa: F401 (fixt
     app_dir_fixture,
     capture_fixture,
     reader_fixture,
+    sign_in_as,
     store_fixture,
 )
 
@@ -234,25 +234,19 @@ def test_reader_is_read_only_and_needs_the_file(store: Store, tmp_path: Path) ->
         LocalReader(tmp_path / "missing.db")
 
 
-def _sign_in_as(store: Store, username: str) -> None:
-    """What ApiClient.login records of the user (the store holds their data from now)."""
-    with store.transaction() as tx:
-        tx.kv_set(KV_OWNER, username)
-
-
 def test_a_shared_tablet_lists_only_the_signed_in_users_reports(
     capture: Capture, store: Store, reader: LocalReader
 ) -> None:
     before_any_sign_in = capture.create_draft(category="GARBAGE")
-    _sign_in_as(store, "li")
+    sign_in_as(store, "li")
     li_report = _queued(capture)
-    _sign_in_as(store, "wang")
+    sign_in_as(store, "wang")
     wang_report = _queued(capture)
 
     assert store.get_report(li_report).owner == "li"  # type: ignore[union-attr]
     assert {row.id for row in _list(capture, reader).load()} == {wang_report, before_any_sign_in}
     home = counts(store, now=NOW)  # the home tiles count what the list shows
     assert (home.drafts, home.waiting) == (1, 1)
-    _sign_in_as(store, "li")  # li again: theirs show again, nothing was deleted
+    sign_in_as(store, "li")  # li again: theirs show again, nothing was deleted
     assert {row.id for row in _list(capture, reader).load()} == {li_report, before_any_sign_in}
     assert {r.id for r in store.list_reports()} == {before_any_sign_in, li_report, wang_report}

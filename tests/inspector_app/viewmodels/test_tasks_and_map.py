@@ -46,6 +46,7 @@ from tests.inspector_app.viewmodels.screens_support import (  # noqa: F401 (fixt
     photo_file,
     reader_fixture,
     seed_task,
+    sign_in_as,
     store_fixture,
 )
 
@@ -192,8 +193,7 @@ def test_tasks_another_user_answered_here_are_not_listed(
 ) -> None:
     """li answered T1 on this tablet, then wang signed in (forget_previous_user keeps
     answered tasks for their results): wang sees the tasks pulled for wang only."""
-    with store.transaction() as tx:
-        tx.kv_set(KV_OWNER, "li")
+    sign_in_as(store, "li")
     _three_tasks(store)
     flow = TaskFlow(capture=capture, reader=reader, task_id=T1)
     flow.add_photo(photo_file(tmp_path / "camera", "after.jpg"))
@@ -208,7 +208,6 @@ def test_tasks_another_user_answered_here_are_not_listed(
     assert counts(store, now=NOW).failed == 0
     seed_task(store, task_id=T2, case_id=C1, due=NOW + timedelta(days=1))  # wang's
     assert [t.id for t in load_tasks(reader)] == [T2]
-    with store.transaction() as tx:
-        tx.kv_set(KV_OWNER, "li")
+    sign_in_as(store, "li")
     assert T1 in {t.id for t in load_tasks(reader)}
     assert counts(store, now=NOW).failed == 1
