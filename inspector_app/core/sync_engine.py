@@ -226,6 +226,9 @@ class SyncEngine:
         self._current: Future[SyncOutcome] | None = None
         self._waiting = 0  # calls waiting for the running cycle (observable in tests)
         self._auth_required = False
+        # The server's copy of this tablet's status is stale (a push or photo went out
+        # since the last status it got): the cycle ends with a status-only push.
+        self._status_owed = False
         self._cond = threading.Condition()
         self._pending_reason: str | None = None
         self._stopping = threading.Event()
@@ -313,6 +316,7 @@ class SyncEngine:
             run.show("push")
             self._push(run, due=due)
             self._photos(run, force=force)
+            self._report_status(run)
         except _Stop:
             pass
         except AuthRequired as exc:
@@ -372,8 +376,12 @@ class SyncEngine:
             log.warning("pull refused: %s", exc)
 
     # ------------------------------------------------------------ push
-    def device_status(self, *, photos_pending: int | None = None) -> dict[str, Any]:
-        """What each push says about this tablet (design.md, sync rule 8)."""
+    def device_status(
+        self, *, photos_pending: int | None = None, cycle_succeeded: bool = False
+    ) -> dict[str, Any]:
+        """What each push says about this tablet (design.md, sync rule 8). The last error
+        is the previous cycle's, unless this one has succeeded (the closing status)."""
+        last_error = None if cycle_succeeded else self._last_error
         stats = self.store.queue_stats(photos_pending=photos_pending)
         try:
             free: int | None = shutil.disk_usage(self.store.path.parent).free
@@ -384,7 +392,7 @@ class SyncEngine:
             "queue_depth": stats.queue_depth,
             "oldest_pending_s": stats.oldest_pending_s,
             "photos_pending": stats.photos_pending,
-            "last_error": self._last_error[:LAST_ERROR_MAX] if self._last_error else None,
+            "last_error": last_error[:LAST_ERROR_MAX] if last_error else None,
             "free_bytes": free,
         }
 
@@ -404,6 +412,7 @@ class SyncEngine:
 
     def _push_batch(self, run: _Run, batch: list[Operation], *, photos_pending: int) -> None:
         ids = [op.op_id for op in batch]
+        self._status_owed = True  # this push's status is out of date once it is applied
         # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
         # result only means the batch is sent again, and the server replays its results.
         with self.store.transaction(durable=False) as tx:
@@ -488,6 +497,29 @@ class SyncEngine:
             self._reschedule(retry_later, "the server could not apply it yet", delay)
             run.notes.append(f"{len(retry_later)} operations will be retried later")
 
+    def _report_status(self, run: _Run) -> None:
+        """A status-only push (no operations) at the end of a cycle that sent anything:
+        each push carried the status from before it was applied, and the photo phase
+        carries none, so without it the server would keep reporting the last batch as
+        waiting, the photos as pending and the previous cycle's error. Not sent after a
+        failed cycle (the network is most likely down); one that fails is owed to the
+        next cycle, and the reports and photos that did arrive still count."""
+        if not self._status_owed or self._stopping.is_set():
+            return
+        body = {
+            "device_id": self.client.device_id,
+            "schema_version": SCHEMA_VERSION,
+            "ops": [],
+            "device_status": self.device_status(cycle_succeeded=True),
+        }
+        try:
+            _push_response(self.client.request("POST", "/sync/push", json=body))
+        except (NetworkError, RetryableError, Refused) as exc:
+            log.info("device status not sent: %s", exc)
+            run.notes.append(f"device status not sent (next cycle): {_describe(exc)}")
+            return
+        self._status_owed = False
+
     # ------------------------------------------------------------ photos
     def _uploadable(self, force: bool) -> list[Item]:
         refused = {} if force else (self.store.kv_get(KV_PHOTO_ERRORS) or {})
@@ -508,6 +540,7 @@ class SyncEngine:
         run.show("photos", f"{len(items)} photos to send")
         if not items:
             return
+        self._status_owed = True  # photos_pending changes as they arrive
         # Small photos in batches (one request for many), then the large ones and any
         # batch the server did not take by tus. Several requests in flight (photo_workers);
         # results are handled here, on the cycle's thread, as they finish. A failure that

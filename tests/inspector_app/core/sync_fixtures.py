@@ -12,6 +12,7 @@ would flag as redefined by the test's parameters)::
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Seen:
     method: str
     path: str
     status: int | None  # None: the transport raised
+    ops: int | None = None  # a push: how many operations it carried (0: status only)
 
 
 Rule = Callable[[httpx.Request], "Fault | None"]
@@ -105,9 +107,21 @@ class FaultTransport(httpx.BaseTransport):
         with self._lock:
             return sum(1 for s in self.seen if s.method == method and path_part in s.path)
 
-    def _note(self, request: httpx.Request, status: int | None) -> None:
+    def op_pushes(self) -> int:
+        """Pushes that carried operations (not the status-only push ending a cycle)."""
         with self._lock:
-            self.seen.append(Seen(request.method, request.url.path, status))
+            return sum(1 for s in self.seen if s.ops)
+
+    def status_pushes(self) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.seen if s.ops == 0]
+
+    def _note(self, request: httpx.Request, status: int | None) -> None:
+        ops = None
+        if request.method == "POST" and request.url.path.endswith("/sync/push"):
+            ops = len(json.loads(request.content)["ops"])
+        with self._lock:
+            self.seen.append(Seen(request.method, request.url.path, status, ops))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         fault = next((f for rule in list(self.rules) if (f := rule(request))), None)

@@ -113,7 +113,7 @@ def test_replay_after_a_lost_push_response_changes_nothing_on_the_server(
     with Session(engine) as session:
         assert len(session.exec(select(Case)).all()) == 2 + 2  # + the world's two cases
         assert len(session.exec(select(ProcessedOperation)).all()) == 2
-    assert tablet.transport.count("POST", "/sync/push") == 2
+    assert tablet.transport.op_pushes() == 2
 
 
 def test_lost_answers_of_upload_creation_and_patch_still_deliver_once(
@@ -426,7 +426,7 @@ def test_two_threads_calling_sync_once_run_one_cycle(tablet: fx.Tablet) -> None:
     assert len(results) == 2 and results[0] is results[1]
     assert results[0].applied == 1
     assert tablet.transport.count("GET", "/sync/pull") == 1
-    assert tablet.transport.count("POST", "/sync/push") == 1
+    assert tablet.transport.op_pushes() == 1 and len(tablet.transport.status_pushes()) == 1
     assert not engine.running
 
 
