@@ -52,7 +52,7 @@ from inspector_app.core.api_client import ApiClient
 from inspector_app.core.capture import Capture
 from inspector_app.core.photos import PhotoProcessor
 from inspector_app.core.store import Store
-from inspector_app.core.sync_engine import SyncEngine, SyncProgress
+from inspector_app.core.sync_engine import DEFAULT_PUSH_DEPTH, SyncEngine, SyncProgress
 from inspector_app.core.tus_client import tus_metadata
 from server.accounts.models import User, UserArea
 from server.accounts.passwords import hash_password
@@ -495,7 +495,13 @@ class _Phases:
 
 
 def _sync_through_engine(
-    base: str, tablet: Path, username: str, *, photos: bool = True, server_pid: int | None = None
+    base: str,
+    tablet: Path,
+    username: str,
+    *,
+    photos: bool = True,
+    server_pid: int | None = None,
+    push_depth: int = DEFAULT_PUSH_DEPTH,
 ) -> _Phases:
     """One sync_once of the filled store: the phases' times, and the CPU the server and
     this process spent in them (less sensitive to a busy machine than the wall time).
@@ -521,6 +527,7 @@ def _sync_through_engine(
             on_progress=on_progress,
             wifi_only=lambda: not photos,
             on_wifi=lambda: photos,
+            push_depth=push_depth,
         )
         outcome = engine.sync_once()
         ended = time.perf_counter()
@@ -630,6 +637,7 @@ def run_engine(
     fill_s: float,
     photos: bool = True,
     workers: int = 1,
+    push_depth: int = DEFAULT_PUSH_DEPTH,
 ) -> EngineResult:
     with (
         tempfile.TemporaryDirectory(prefix="whistle-bench-", dir=DISK_TMP) as tmp,
@@ -641,7 +649,12 @@ def run_engine(
         with ServerProcess(settings, log_path=Path(tmp) / "server.log", workers=workers) as server:
             username = world.usernames[0]
             phases = _sync_through_engine(
-                server.url, tablet, username, photos=photos, server_pid=server.pid
+                server.url,
+                tablet,
+                username,
+                photos=photos,
+                server_pid=server.pid,
+                push_depth=push_depth,
             )
             outcome = phases.outcome
             with Store(tablet / "whistle.db") as store:
@@ -700,6 +713,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--push-depth",
+        type=int,
+        default=DEFAULT_PUSH_DEPTH,
+        help="engine run: push batches in flight at once (the app's default)",
+    )
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(f"machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.workers} worker(s)")
@@ -729,6 +748,7 @@ def _run_backend(
             fill_s=fill_s,
             photos=not args.no_photos,
             workers=args.workers,
+            push_depth=args.push_depth,
         )
         for line in result.lines():
             print(f"[{backend}]   {line}")

@@ -24,6 +24,7 @@ import random
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ LAST_ERROR_MAX = 200  # DeviceStatus.last_error is ShortText
 # Photos uploaded at once: overlaps one upload's round trips and the server's per-photo
 # work (fsync, database) with the others' bytes. A few are enough on one link.
 DEFAULT_PHOTO_WORKERS = 4
+# Push batches in flight: the next is built and sent while the server applies the one
+# before (the tablet's bookkeeping and the round trip overlap the server's work). Two are
+# enough to keep one server busy; more would only queue there.
+DEFAULT_PUSH_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,7 @@ class SyncEngine:
         online: Callable[[], bool] = lambda: True,
         app_version: str = __version__,
         batch_size: int = 100,
+        push_depth: int = DEFAULT_PUSH_DEPTH,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
         uploader: TusUploader | None = None,
@@ -206,6 +212,9 @@ class SyncEngine:
             raise ValueError("batch_size must be at least 1")
         if photo_workers < 1:
             raise ValueError("photo_workers must be at least 1")
+        if push_depth < 1:
+            raise ValueError("push_depth must be at least 1")
+        self.push_depth = push_depth  # push batches in flight at once
         self.photo_workers = photo_workers  # uploads in flight at once in the photo phase
         self.store = store
         self.client = client
@@ -397,47 +406,88 @@ class SyncEngine:
         }
 
     def _push(self, run: _Run, *, due: datetime) -> None:
+        """Send the ready operations in batches, up to ``push_depth`` batches in flight:
+        the next batch is read, marked and sent while the server applies the previous
+        one, and answers are recorded oldest first. Safe because a batch never holds an
+        operation on an entity that a batch in flight holds (``ready_batch`` leaves out
+        every entity with an operation ``sending``), so an amend cannot overtake its
+        create; batches of different entities may apply in either order."""
         tried: set[str] = set()
         photos_pending: int | None = None  # counted once per phase: pushing leaves it be
-        while not self._stopping.is_set():
-            batch = self.store.ready_batch(limit=self.batch_size, now=due)
-            if not batch or any(op.op_id in tried for op in batch):
-                return
-            tried.update(op.op_id for op in batch)
-            if photos_pending is None:
-                photos_pending = self.store.photos_pending()
-            self._push_batch(run, batch, photos_pending=photos_pending)
-            run.ops_done += len(batch)
-            run.show(message=f"{run.ops_done} of {run.ops_total} sent")
+        in_flight: deque[tuple[list[Operation], Future[PushResponse]]] = deque()
+        with ThreadPoolExecutor(self.push_depth, thread_name_prefix="whistle-push") as pool:
+            try:
+                while True:
+                    while len(in_flight) < self.push_depth and not self._stopping.is_set():
+                        batch = self.store.ready_batch(limit=self.batch_size, now=due)
+                        if not batch or any(op.op_id in tried for op in batch):
+                            break
+                        tried.update(op.op_id for op in batch)
+                        if photos_pending is None:
+                            photos_pending = self.store.photos_pending()
+                        in_flight.append((batch, self._send(pool, batch, photos_pending)))
+                    if not in_flight:
+                        return
+                    batch, answer = in_flight.popleft()
+                    self._settle(run, batch, answer)
+                    run.ops_done += len(batch)
+                    run.show(message=f"{run.ops_done} of {run.ops_total} sent")
+            finally:
+                # The cycle is ending early: the batches still in flight are settled
+                # too (answers recorded, failures rescheduled), so none stays 'sending'.
+                for batch, answer in in_flight:
+                    with contextlib.suppress(BaseException):
+                        self._settle(run, batch, answer)
+                        run.ops_done += len(batch)
 
-    def _push_batch(self, run: _Run, batch: list[Operation], *, photos_pending: int) -> None:
+    def _send(
+        self, pool: ThreadPoolExecutor, batch: list[Operation], photos_pending: int
+    ) -> Future[PushResponse]:
+        """Mark the batch ``sending`` and post it on a pool thread."""
         ids = [op.op_id for op in batch]
-        self._status_owed = True  # this push's status is out of date once it is applied
-        # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
-        # result only means the batch is sent again, and the server replays its results.
-        with self.store.transaction(durable=False) as tx:
-            tx.mark_sending(ids)
         body = {
             "device_id": self.client.device_id,
             "schema_version": SCHEMA_VERSION,
             "ops": [op.wire() for op in batch],
             "device_status": self.device_status(photos_pending=photos_pending),
         }
+        self._status_owed = True  # this push's status is out of date once it is applied
+        # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
+        # result only means the batch is sent again, and the server replays its results.
+        with self.store.transaction(durable=False) as tx:
+            tx.mark_sending(ids)
         try:
-            response = self.client.request("POST", "/sync/push", json=body)
-            parsed = _push_response(response)
+            return pool.submit(
+                lambda: _push_response(self.client.request("POST", "/sync/push", json=body))
+            )
+        except BaseException as exc:
+            self._reschedule(ids, _describe(exc), 0.0)
+            raise
+
+    def _settle(self, run: _Run, batch: list[Operation], answer: Future[PushResponse]) -> None:
+        """Record a batch's answer, or put it back to ``pending`` and stop the cycle."""
+        ids = [op.op_id for op in batch]
+        try:
+            parsed = answer.result()
         except (NetworkError, RetryableError) as exc:
             attempts = max(op.attempts + 1 for op in batch)
-            run.error = _describe(exc)
-            run.retry_in_s = self._next_delay(attempts=attempts, retry_after_s=_retry_after(exc))
-            self._reschedule(ids, run.error, run.retry_in_s)
+            if run.error is None:  # the cycle's failure: counted once (it drives the backoff)
+                delay = self._next_delay(attempts=attempts, retry_after_s=_retry_after(exc))
+            else:
+                delay = self.backoff.delay(
+                    max(self._failures, attempts), rng=self.rng, retry_after_s=_retry_after(exc)
+                )
+            self._reschedule(ids, _describe(exc), delay)
+            if run.error is None:  # the first failure is the cycle's
+                run.error, run.retry_in_s = _describe(exc), delay
             raise _Stop from exc
         except Refused as exc:
             # The whole push was refused (role, schema version, malformed envelope): not
             # blindly resent; it waits the longest backoff and the error is shown.
-            run.error = f"the server refused the upload: {_describe(exc)}"
-            run.retry_in_s = self.backoff.cap_s
-            self._reschedule(ids, run.error, run.retry_in_s)
+            error = f"the server refused the upload: {_describe(exc)}"
+            self._reschedule(ids, error, self.backoff.cap_s)
+            if run.error is None:
+                run.error, run.retry_in_s = error, self.backoff.cap_s
             raise _Stop from exc
         except BaseException as exc:
             self._reschedule(ids, _describe(exc), 0.0)

@@ -185,11 +185,16 @@ def push_batch(session: Session, *, user: User, scope: Scope, request: PushReque
             f"{supported}): update the app",
             [{"field": "schema_version", "message": "unsupported", "type": "value_error"}],
         )
-    # The first write of the request: it also opens the real transaction on SQLite
-    # (pysqlite begins only before DML), so the savepoints below nest inside it.
-    _upsert_device(
-        session, device_id=request.device_id, user_id=user.id, status=request.device_status
-    )
+    # The device row is written last on PostgreSQL: its row lock lasts until the commit,
+    # and taken first it would hold a tablet's next push (the app keeps two in flight)
+    # until this one commits. On SQLite it must be the first write: it opens the real
+    # transaction (pysqlite begins only before DML), so the savepoints below nest inside
+    # it; SQLite's one writer serialises pushes anyway.
+    device_last = session.get_bind().dialect.name == "postgresql"
+    if not device_last:
+        _upsert_device(
+            session, device_id=request.device_id, user_id=user.id, status=request.device_status
+        )
     ctx = PushContext(user=user, scope=scope, device_id=request.device_id)
     results: dict[UUID, OperationResult] = {}
     stored: set[UUID] = set()  # results stored by this push (not replays)
@@ -205,6 +210,10 @@ def push_batch(session: Session, *, user: User, scope: Scope, request: PushReque
             results[op.op_id], fresh = _apply(session, ctx, op)
             if fresh:
                 stored.add(op.op_id)
+    if device_last:
+        _upsert_device(
+            session, device_id=request.device_id, user_id=user.id, status=request.device_status
+        )
     rejected = sum(1 for i in stored if results[i].status == OperationStatus.REJECTED)
     _add_rejected(session, request.device_id, rejected)
     session.commit()

@@ -53,6 +53,7 @@ class Seen:
     path: str
     status: int | None  # None: the transport raised
     ops: int | None = None  # a push: how many operations it carried (0: status only)
+    entities: tuple[str, ...] = ()  # a push: the entity ids of its operations
 
 
 Rule = Callable[[httpx.Request], "Fault | None"]
@@ -117,11 +118,12 @@ class FaultTransport(httpx.BaseTransport):
             return [s for s in self.seen if s.ops == 0]
 
     def _note(self, request: httpx.Request, status: int | None) -> None:
-        ops = None
+        ops, entities = None, ()
         if request.method == "POST" and request.url.path.endswith("/sync/push"):
-            ops = len(json.loads(request.content)["ops"])
+            sent = json.loads(request.content)["ops"]
+            ops, entities = len(sent), tuple(op["entity_id"] for op in sent)
         with self._lock:
-            self.seen.append(Seen(request.method, request.url.path, status, ops))
+            self.seen.append(Seen(request.method, request.url.path, status, ops, entities))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         fault = next((f for rule in list(self.rules) if (f := rule(request))), None)
