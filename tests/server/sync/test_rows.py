@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from server.accounts.models import User
 from server.cases.models import Case, CaseEvent
 from server.sync.changes import table_of
-from server.sync.models import ChangeEntity, ChangeLog
+from server.sync.models import ChangeEntity, ChangeLog, Device
 from server.sync.rows import _same_as_last, among, insert_rows
 from tests.world import World, add_case
 
@@ -245,9 +245,11 @@ def test_among_picks_exactly_the_rows_an_in_list_picks(
         s.rollback()
 
 
-def test_among_is_one_parameter_on_postgresql(
+def test_among_renders_the_ids_into_the_statement_on_postgresql(
     engine: Engine, world: World, db_backend: str
 ) -> None:
+    """PostgreSQL: the ids are in the statement's text (planned with them each time, see
+    `among`), not parameters; SQLite: a plain IN."""
     ids = [uuid4() for _ in range(150)]
     statements: list[tuple[str, Any]] = []
 
@@ -262,10 +264,24 @@ def test_among_is_one_parameter_on_postgresql(
             event.remove(engine, "before_cursor_execute", grab)
     [(statement, parameters)] = statements
     if db_backend == "postgresql":
-        assert "ANY" in statement.upper()
-        assert len(parameters) == 1
+        assert "ANY" in statement.upper() and not parameters
+        assert all(str(i) in statement for i in ids)
     else:
         assert len(parameters) == 150
+
+
+def test_among_finds_what_is_there_and_quotes_what_it_renders(engine: Engine, world: World) -> None:
+    """Rendered values are SQL literals: a quote in one is data, not SQL."""
+    odd = ["tablet'; DROP TABLE device; --", "平板-1", "plain"]
+    with Session(engine) as s:
+        for device_id in odd[:2]:
+            s.add(Device(id=device_id, app_version="1"))
+        s.commit()
+        found = s.exec(select(Device.id).where(among(s, col(Device.id), odd))).all()
+        assert sorted(found) == sorted(odd[:2])
+        cases = s.exec(select(Case.id)).all()
+        some = cases[:1]
+        assert some and s.exec(select(Case.id).where(among(s, col(Case.id), some))).all() == some
 
 
 @settings(
