@@ -405,6 +405,14 @@ class SyncEngine:
             "free_bytes": free,
         }
 
+    def _push_body(self, ops: list[Operation], status: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "device_id": self.client.device_id,
+            "schema_version": SCHEMA_VERSION,
+            "ops": [op.wire() for op in ops],
+            "device_status": status,
+        }
+
     def _push(self, run: _Run, *, due: datetime) -> None:
         """Send the ready operations in batches, up to ``push_depth`` batches in flight:
         the next batch is read, marked and sent while the server applies the previous
@@ -445,12 +453,7 @@ class SyncEngine:
     ) -> Future[PushResponse]:
         """Mark the batch ``sending`` and post it on a pool thread."""
         ids = [op.op_id for op in batch]
-        body = {
-            "device_id": self.client.device_id,
-            "schema_version": SCHEMA_VERSION,
-            "ops": [op.wire() for op in batch],
-            "device_status": self.device_status(photos_pending=photos_pending),
-        }
+        body = self._push_body(batch, self.device_status(photos_pending=photos_pending))
         self._status_owed = True  # this push's status is out of date once it is applied
         # Push bookkeeping is not fsynced (Store.transaction): a lost "sending" mark or
         # result only means the batch is sent again, and the server replays its results.
@@ -556,12 +559,7 @@ class SyncEngine:
         next cycle, and the reports and photos that did arrive still count."""
         if not self._status_owed or self._stopping.is_set():
             return
-        body = {
-            "device_id": self.client.device_id,
-            "schema_version": SCHEMA_VERSION,
-            "ops": [],
-            "device_status": self.device_status(cycle_succeeded=True),
-        }
+        body = self._push_body([], self.device_status(cycle_succeeded=True))
         try:
             _push_response(self.client.request("POST", "/sync/push", json=body))
         except (NetworkError, RetryableError, Refused) as exc:
