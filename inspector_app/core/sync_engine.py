@@ -474,14 +474,17 @@ class SyncEngine:
             parsed = answer.result()
         except (NetworkError, RetryableError) as exc:
             attempts = max(op.attempts + 1 for op in batch)
-            if run.error is None:  # the cycle's failure: counted once (it drives the backoff)
-                delay = self._next_delay(attempts=attempts, retry_after_s=_retry_after(exc))
-            else:
-                delay = self.backoff.delay(
-                    max(self._failures, attempts), rng=self.rng, retry_after_s=_retry_after(exc)
+            retry_after = _retry_after(exc)
+            first = run.error is None  # the cycle's failure: counted once (drives the backoff)
+            delay = (
+                self._next_delay(attempts=attempts, retry_after_s=retry_after)
+                if first
+                else self.backoff.delay(
+                    max(self._failures, attempts), rng=self.rng, retry_after_s=retry_after
                 )
+            )
             self._reschedule(ids, _describe(exc), delay)
-            if run.error is None:  # the first failure is the cycle's
+            if first:
                 run.error, run.retry_in_s = _describe(exc), delay
             raise _Stop from exc
         except Refused as exc:

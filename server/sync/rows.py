@@ -201,7 +201,7 @@ def among(
     table whose statistics are stale (a new server, a fast-growing one) that plan compared
     each row with every id: the push's lookups grew with the table, from 2 to 15-35 ms a
     push over the first 3,000 reports. With the ids in the text, every execution is
-    planned with them: 0.3-2 ms at any size. Elsewhere a plain IN."""
+    planned with them: 0.3-3 ms at any size. Elsewhere a plain IN."""
     element = cast(ColumnElement[Any], column)  # an ORM attribute is one at run time
     if session.get_bind().dialect.name == "postgresql":
         literal = bindparam(None, list(values), type_=ARRAY(element.type), literal_execute=True)
