@@ -125,7 +125,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"Whistle API on http://{args.host}:{args.port}/api/v1  (docs: /docs)")
     uvicorn.run(
-        "server.main:create_app",
+        "server.main:serve_app",
         factory=True,
         host=args.host,
         port=args.port,

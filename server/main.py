@@ -1,4 +1,5 @@
-"""The application factory. Run with `whistle-server serve` (uvicorn, factory mode)."""
+"""The application factories. `whistle-server serve` runs `serve_app` (uvicorn, factory
+mode); tests and scripts embed `create_app`."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
 from server.core.planner_stats import periodic_refresh
+from server.core.warm_up import freeze_heap, warm_up
 from server.reports.cache import IndicatorCache
 from server.routers import api_router
 from server.storage.factory import make_storage
@@ -24,6 +26,9 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with periodic_refresh(app.state.engine):  # SQLite's planner statistics
+        if app.state.warm_up:
+            await warm_up(app)
+            freeze_heap()
         yield
 
 
@@ -39,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    app.state.warm_up = False  # serve_app's
     app.state.engine = make_engine(settings)
     app.state.db_admission = DbAdmission(
         slots=settings.db_pool_size, wait_s=settings.db_admission_wait_s
@@ -53,4 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     install_admin(app, settings)  # /admin: the web admin (not in the OpenAPI schema)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The factory a server process runs: `create_app`, warmed up and its heap frozen at
+    start (server/core/warm_up.py)."""
+    app = create_app()
+    app.state.warm_up = True
     return app

@@ -111,7 +111,7 @@ class ServerProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            "server.main:create_app",
+            "server.main:serve_app",
             "--factory",
             "--host",
             "127.0.0.1",

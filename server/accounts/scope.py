@@ -9,6 +9,7 @@ cases or areas filters through here, so a new endpoint cannot invent its own rul
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Mapped
@@ -29,7 +30,23 @@ class Scope:
     all_areas_visible: bool = False
 
     def covers_path(self, path: str) -> bool:
-        return self.everything or any(path.startswith(p) for p in self.area_paths)
+        """Is the area at `path` one of the scope's areas or inside one? A path's
+        ancestors are its prefixes ending in '/' ('/1/4/9/' -> '/1/', '/1/4/', '/1/4/9/'),
+        so each is looked up in a set: a push checks every report's grid, and a street
+        supervisor's scope can hold hundreds of paths."""
+        if self.everything:
+            return True
+        paths = self._path_set
+        end = path.find("/", 1)
+        while end != -1:
+            if path[: end + 1] in paths:
+                return True
+            end = path.find("/", end + 1)
+        return False
+
+    @cached_property
+    def _path_set(self) -> frozenset[str]:
+        return frozenset(self.area_paths)
 
 
 def scope_for(session: Session, user: User) -> Scope:
