@@ -1,6 +1,6 @@
 """Small building blocks for the wire models: bounded strings, aware datetimes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -17,7 +17,7 @@ def _require_timezone(value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is None:
         raise ValueError("must include a UTC offset, e.g. 2026-05-01T09:30:00+08:00")
-    if offset % timedelta(minutes=1):
+    if offset.seconds % 60 or offset.microseconds:  # (days * 86,400 s is whole minutes)
         # ISO 8601 offsets are whole minutes and pydantic serialises them without seconds:
         # an offset such as +08:05:43 (historic local mean time) would silently lose 43 s
         # on the wire, so such values are normalised to UTC (same instant).
