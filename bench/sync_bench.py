@@ -31,6 +31,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -714,6 +715,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="engine runs per backend (one filled store, a fresh server and database each); "
+        "with more than one, a min/median/max summary",
+    )
+    parser.add_argument(
         "--push-depth",
         type=int,
         default=DEFAULT_PUSH_DEPTH,
@@ -736,23 +744,50 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def summary(results: list[EngineResult]) -> list[str]:
+    """Several engine runs of the same store: the spread of their figures. On a shared
+    machine one run's figure moves with the neighbours (the server's CPU per op, the same
+    work each time, shows by how much); the median of several is the figure to quote."""
+    ops = sorted(r.reports / r.record_s for r in results)
+    cpu = sorted(r.record_server_cpu_s * 1000 / r.reports for r in results)
+    lines = [
+        f"record phase over {len(results)} runs: min {ops[0]:.0f}, median "
+        f"{statistics.median(ops):.0f}, max {ops[-1]:.0f} ops/s; server CPU "
+        f"{cpu[0]:.2f}-{cpu[-1]:.2f} ms per op"
+    ]
+    sent = [r for r in results if r.photos_sent]
+    if sent:
+        ratios = sorted(r.photo_s / r.plain_s for r in sent)
+        lines.append(
+            f"photo phase / plain over {len(sent)} runs: min {ratios[0]:.2f}x, median "
+            f"{statistics.median(ratios):.2f}x, max {ratios[-1]:.2f}x"
+        )
+    return lines
+
+
 def _run_backend(
     backend: str, args: argparse.Namespace, template: Path | None, fill_s: float
 ) -> None:
     if template is not None:
-        print(f"[{backend}] engine run")
-        result = run_engine(
-            backend,
-            template,
-            reports=args.reports,
-            fill_s=fill_s,
-            photos=not args.no_photos,
-            workers=args.workers,
-            push_depth=args.push_depth,
-        )
-        for line in result.lines():
-            print(f"[{backend}]   {line}")
-        sys.stdout.flush()
+        results: list[EngineResult] = []
+        for run in range(1, args.runs + 1):
+            print(f"[{backend}] engine run" + (f" {run} of {args.runs}" if args.runs > 1 else ""))
+            result = run_engine(
+                backend,
+                template,
+                reports=args.reports,
+                fill_s=fill_s,
+                photos=not args.no_photos,
+                workers=args.workers,
+                push_depth=args.push_depth,
+            )
+            results.append(result)
+            for line in result.lines():
+                print(f"[{backend}]   {line}")
+            sys.stdout.flush()
+        if len(results) > 1:
+            for line in summary(results):
+                print(f"[{backend}] {line}")
     if args.what in ("load", "all"):
         print(f"[{backend}] load run: {args.devices} devices x 5 pushes x 20 report.create")
         for line in run_load(backend, devices=args.devices, workers=args.workers).lines():
