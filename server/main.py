@@ -8,13 +8,13 @@ from fastapi import FastAPI
 
 from server.admin.setup import install_admin
 from server.cases.web_photos import MAX_FILES
+from server.core import warm_up
 from server.core.admission import DbAdmission
 from server.core.body_limit import MultipartBodyLimit
 from server.core.config import Settings, get_settings
 from server.core.db import make_engine
 from server.core.errors import install_error_handlers
 from server.core.planner_stats import periodic_refresh
-from server.core.warm_up import freeze_heap, warm_up
 from server.reports.cache import IndicatorCache
 from server.routers import api_router
 from server.storage.factory import make_storage
@@ -27,8 +27,7 @@ API_PREFIX = "/api/v1"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with periodic_refresh(app.state.engine):  # SQLite's planner statistics
         if app.state.warm_up:
-            await warm_up(app)
-            freeze_heap()
+            await warm_up.prepare(app)
         yield
 
 

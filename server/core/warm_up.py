@@ -62,6 +62,24 @@ async def warm_up(app: ASGIApp) -> int:
     return status
 
 
+async def prepare(app: ASGIApp) -> None:
+    """Warm up, then freeze the heap. The warm-up only saves the first clients some
+    milliseconds: if it fails, the server starts anyway and says so in its log."""
+    try:
+        status = await warm_up(app)
+    except Exception:
+        log.exception("warm-up failed; serving anyway (the first requests build the routes)")
+    else:
+        if status != 404:
+            log.warning(
+                "warm-up: %s was answered %d, not 404: a route matches it, so the routers "
+                "after that route were not built",
+                WARM_UP_PATH,
+                status,
+            )
+    freeze_heap()
+
+
 def freeze_heap() -> None:
     gc.collect()  # garbage left by the start is freed, not frozen
     gc.freeze()

@@ -3,6 +3,7 @@ first client waits, and the heap is frozen. Observed through FastAPI's (private)
 state builder: if FastAPI renames it, these tests fail and say so."""
 
 import gc
+import logging
 from collections.abc import Callable, Iterator
 
 import fastapi.routing
@@ -10,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from server.core import warm_up
 from server.core.warm_up import WARM_UP_PATH
 
 FIRST_REQUESTS = ("/api/v1/sync/pull", "/api/v1/auth/login", "/api/v1/devices", "/admin/login")
@@ -63,3 +65,32 @@ def test_an_embedded_app_builds_route_state_on_first_use_and_freezes_nothing(
 def test_the_warm_up_path_is_answered_404_like_any_unknown_path(client: TestClient) -> None:
     response = client.get(WARM_UP_PATH)
     assert response.status_code == 404
+
+
+@pytest.mark.usefixtures("unfreeze")
+def test_a_failed_warm_up_is_logged_and_the_server_starts_anyway(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(_app: object) -> int:
+        raise RuntimeError("no warm-up today")
+
+    monkeypatch.setattr(warm_up, "warm_up", broken)
+    app.state.warm_up = True
+    with caplog.at_level(logging.ERROR, logger="server.core.warm_up"), TestClient(app) as client:
+        assert client.get("/api/v1/sync/pull").status_code == 401
+    assert "warm-up failed; serving anyway" in caplog.text
+    assert "no warm-up today" in caplog.text  # the traceback is in the log
+
+
+@pytest.mark.usefixtures("unfreeze")
+def test_a_route_answering_the_warm_up_path_is_reported(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get(WARM_UP_PATH)
+    def taken() -> dict[str, str]:
+        return {}
+
+    app.state.warm_up = True
+    with caplog.at_level(logging.WARNING, logger="server.core.warm_up"), TestClient(app):
+        pass
+    assert f"warm-up: {WARM_UP_PATH} was answered 200, not 404" in caplog.text
