@@ -32,8 +32,8 @@ class Scope:
     def covers_path(self, path: str) -> bool:
         """Is the area at `path` one of the scope's areas or inside one? A path's
         ancestors are its prefixes ending in '/' ('/1/4/9/' -> '/1/', '/1/4/', '/1/4/9/'),
-        so each is looked up in a set: a push checks every report's grid, and a street
-        supervisor's scope can hold hundreds of paths."""
+        so each is looked up in a set: a push checks every report's grid, and a scope
+        can hold many paths (a patrol's: every compound its company manages)."""
         if self.everything:
             return True
         paths = self._path_set

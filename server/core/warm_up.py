@@ -3,9 +3,9 @@ done before the first client waits, then the heap frozen.
 
 - FastAPI builds each included router's route state (dependants, the pydantic
   adapters of bodies and responses) the first time a request is matched against that
-  router. The first sync after a restart paid ~110 ms for it, the first sign-in and the
-  first admin page another 50-75 ms each. One request to a path no route has is matched
-  against every router, so it builds them all.
+  router. The first sync after a restart paid ~110 ms for it, the first sign-in another
+  ~75 ms. One request to a path no route has is matched against every router, so it
+  builds them all. (Admin templates still compile on their first use, ~20-30 ms each.)
 - `gc.freeze`: the heap as it then stands (modules, routes, validators: ~160,000
   objects) lives as long as the process, yet every full collection walked it. A push of
   100 operations allocates enough to trigger collections; in-process they took ~4 of its
