@@ -26,7 +26,7 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with periodic_refresh(app.state.engine):  # SQLite's planner statistics
-        if app.state.warm_up:
+        if app.state.server_process:
             await warm_up.prepare(app)
         yield
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.warm_up = False  # serve_app's
+    app.state.server_process = False  # serve_app sets it: warm up at start
     app.state.engine = make_engine(settings)
     app.state.db_admission = DbAdmission(
         slots=settings.db_pool_size, wait_s=settings.db_admission_wait_s
@@ -65,5 +65,5 @@ def serve_app() -> FastAPI:
     """The factory a server process runs: `create_app`, warmed up and its heap frozen at
     start (server/core/warm_up.py)."""
     app = create_app()
-    app.state.warm_up = True
+    app.state.server_process = True
     return app

@@ -41,7 +41,7 @@ def unfreeze() -> Iterator[None]:
 def test_a_warmed_up_app_builds_no_route_state_on_its_first_requests(
     app: FastAPI, built: list[str]
 ) -> None:
-    app.state.warm_up = True
+    app.state.server_process = True
     with TestClient(app) as client:
         assert "/api/v1/sync/push" in built  # the warm-up built every router's routes
         assert gc.get_freeze_count() > 0
@@ -75,7 +75,7 @@ def test_a_failed_warm_up_is_logged_and_the_server_starts_anyway(
         raise RuntimeError("no warm-up today")
 
     monkeypatch.setattr(warm_up, "warm_up", broken)
-    app.state.warm_up = True
+    app.state.server_process = True
     with caplog.at_level(logging.ERROR, logger="server.core.warm_up"), TestClient(app) as client:
         assert client.get("/api/v1/sync/pull").status_code == 401
     assert "warm-up failed; serving anyway" in caplog.text
@@ -90,7 +90,7 @@ def test_a_route_answering_the_warm_up_path_is_reported(
     def taken() -> dict[str, str]:
         return {}
 
-    app.state.warm_up = True
+    app.state.server_process = True
     with caplog.at_level(logging.WARNING, logger="server.core.warm_up"), TestClient(app):
         pass
     assert f"warm-up: {WARM_UP_PATH} was answered 200, not 404" in caplog.text
